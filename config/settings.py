@@ -1,0 +1,197 @@
+"""Settings, read from environment variables with safe local defaults.
+
+Every variable is listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def local_secret_key() -> str:
+    # No key in code: a development machine gets its own random key, kept under var/.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_rq",
+    "accounts",
+    "logs",
+    "exports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that an RQ worker process started by a test sees the test data.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "exports:index"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Redis and RQ -----------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+EXPORTS_QUEUE = os.environ.get("EXPORTS_QUEUE", "exports")
+RQ_QUEUES = {
+    EXPORTS_QUEUE: {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": env_int("EXPORTS_JOB_TIMEOUT", 3600),
+    },
+}
+
+# --- Export storage ---------------------------------------------------------------------------
+EXPORTS_STORAGE = os.environ.get("EXPORTS_STORAGE", "filesystem")  # filesystem | s3
+EXPORTS_STORAGE_DIR = Path(os.environ.get("EXPORTS_STORAGE_DIR", VAR_DIR / "exports"))
+
+if EXPORTS_STORAGE == "s3":
+    exports_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("EXPORTS_S3_BUCKET", "log-exports"),
+            "endpoint_url": os.environ.get("EXPORTS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("EXPORTS_S3_REGION") or None,
+            "access_key": os.environ.get("EXPORTS_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("EXPORTS_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("EXPORTS_S3_PREFIX", ""),
+            "default_acl": None,
+            "file_overwrite": True,
+            "querystring_auth": True,
+            "querystring_expire": env_int("EXPORTS_DOWNLOAD_URL_TTL", 300),
+            "signature_version": "s3v4",
+            "addressing_style": "path",
+        },
+    }
+elif EXPORTS_STORAGE == "filesystem":
+    exports_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(EXPORTS_STORAGE_DIR), "base_url": None},
+    }
+else:
+    raise ValueError(f"EXPORTS_STORAGE must be 'filesystem' or 's3', not {EXPORTS_STORAGE!r}")
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": exports_storage,
+}
+
+# --- The export feature -----------------------------------------------------------------------
+EXPORTS_MAX_LOGS_PER_JOB = env_int("EXPORTS_MAX_LOGS_PER_JOB", 50_000)
+EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
+EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
+# Operational throttle: caps how fast one job reads the database (0 = no cap).
+EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
+# Self-hosted deployments without the Data Service cannot export (product doc).
+DATA_SERVICE_ENABLED = env_bool("DATA_SERVICE_ENABLED", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

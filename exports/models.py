@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ExportJob(models.Model):
+    """One requested export. Only exports.services changes its status."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failure"
+        STOPPED = "stopped", "Stopped"
+
+    class Format(models.TextChoices):
+        JSONL = "jsonl", "JSONL"
+        JSONL_GZ = "jsonl.gz", "JSONL, gzip-compressed"
+
+    STARTABLE = (Status.DRAFT, Status.FAILED, Status.STOPPED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="export_jobs",
+    )
+    created_by_api_key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="export_jobs",
+    )
+    description = models.CharField(max_length=500, blank=True, default="")
+    filters = models.JSONField(default=dict, blank=True)
+    requested_data = models.JSONField(default=list)
+    limit = models.PositiveIntegerField()
+    offset = models.PositiveIntegerField(default=0)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSONL)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    # Raised on each start: a worker from an earlier run sees the change and stands down.
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    total_records = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=500, blank=True, default="")
+    file_size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_updated_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="export_ws_created")]
+
+    def __str__(self) -> str:
+        return f"Export {self.id} ({self.get_status_display()})"
+
+    @property
+    def is_startable(self) -> bool:
+        return self.status in self.STARTABLE
+
+    @property
+    def progress(self) -> float:
+        """Share of rows written, 0.0 to 1.0."""
+        if self.status == self.Status.SUCCESS:
+            return 1.0
+        if not self.total_records:
+            return 0.0
+        return min(1.0, self.rows_written / self.total_records)
+
+    @property
+    def file_extension(self) -> str:
+        return self.format
+
+    def download_name(self) -> str:
+        created = self.created_at.strftime("%Y%m%d-%H%M%S")
+        return f"logs-export-{self.workspace.slug}-{created}-{self.id}.{self.file_extension}"

@@ -1,0 +1,373 @@
+"""Every change of an export's state happens here.
+
+Each transition is one conditional UPDATE on the current status, so two requests racing for the
+same job cannot both win; work for the worker is enqueued only after the commit, by id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import ApiKey, Workspace
+from exports import storage
+from exports.errors import ExportNotReady, InvalidTransition
+from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
+from exports.filters import export_slice_count, matching_logs, normalise_filters
+from exports.models import ExportJob
+from exports.writer import ExportStopped, write_export
+
+logger = logging.getLogger(__name__)
+Status = ExportJob.Status
+
+PROGRESS_SAVE_INTERVAL = 0.25  # seconds: progress reaches the database at most 4 times a second
+
+
+# --- Validation ----------------------------------------------------------------------------
+
+def normalise_requested_data(raw: Any) -> list[str]:
+    if not isinstance(raw, list | tuple):
+        raise ValidationError({"requested_data": "must be a list of field names"})
+    if not raw:
+        raise ValidationError({"requested_data": "choose at least one field"})
+    names = []
+    for item in raw:
+        name = canonical_field_name(item) if isinstance(item, str) else None
+        if name is None:
+            raise ValidationError(
+                {"requested_data": f"{item!r} is not an exportable field; choose from "
+                                   f"{', '.join(ACCEPTED_NAMES)}"}
+            )
+        names.append(name)
+    return in_catalogue_order(names)
+
+
+def _whole_number(value: Any, *, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError({field: "must be a whole number"})
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError({field: f"{value!r} is not a whole number"}) from None
+
+
+def normalise_limit(raw: Any) -> int:
+    cap = settings.EXPORTS_MAX_LOGS_PER_JOB
+    if raw is None or raw == "":
+        return cap
+    limit = _whole_number(raw, field="limit")
+    if limit < 1:
+        raise ValidationError({"limit": "must be at least 1"})
+    if limit > cap:
+        raise ValidationError({"limit": f"must be at most {cap:,} logs per export"})
+    return limit
+
+
+def normalise_offset(raw: Any) -> int:
+    if raw is None or raw == "":
+        return 0
+    offset = _whole_number(raw, field="offset")
+    if offset < 0:
+        raise ValidationError({"offset": "must be 0 or more"})
+    return offset
+
+
+def normalise_format(raw: Any) -> str:
+    if raw in (None, ""):
+        return ExportJob.Format.JSONL
+    if raw not in ExportJob.Format.values:
+        raise ValidationError(
+            {"format": f"{raw!r} is not a supported format; use one of "
+                       f"{', '.join(ExportJob.Format.values)}"}
+        )
+    return raw
+
+
+def normalise_description(raw: Any) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ValidationError({"description": "must be text"})
+    if len(raw) > 500:
+        raise ValidationError({"description": "must be at most 500 characters"})
+    return raw.strip()
+
+
+def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
+    matches = matching_logs(workspace_id=workspace_id, filters=filters).count()
+    return export_slice_count(matches=matches, limit=limit, offset=offset)
+
+
+# --- Transitions -----------------------------------------------------------------------------
+
+def export_job_create(
+    *,
+    workspace: Workspace,
+    filters: Any,
+    requested_data: Any,
+    limit: Any = None,
+    offset: Any = None,
+    description: Any = "",
+    file_format: Any = None,
+    created_by=None,
+    created_by_api_key: ApiKey | None = None,
+) -> ExportJob:
+    """A new draft; raises ValidationError (naming the field) and creates nothing on bad input."""
+    normalised_filters = normalise_filters(filters)
+    field_names = normalise_requested_data(requested_data)
+    normalised_limit = normalise_limit(limit)
+    normalised_offset = normalise_offset(offset)
+    return ExportJob.objects.create(
+        workspace=workspace,
+        created_by=created_by,
+        created_by_api_key=created_by_api_key,
+        description=normalise_description(description),
+        filters=normalised_filters,
+        requested_data=field_names,
+        limit=normalised_limit,
+        offset=normalised_offset,
+        format=normalise_format(file_format),
+        total_records=count_export_rows(
+            workspace_id=workspace.id, filters=normalised_filters,
+            limit=normalised_limit, offset=normalised_offset,
+        ),
+    )
+
+
+UNSET: Any = object()
+
+
+def export_job_update(
+    *,
+    job: ExportJob,
+    filters: Any = UNSET,
+    requested_data: Any = UNSET,
+    limit: Any = UNSET,
+    offset: Any = UNSET,
+    description: Any = UNSET,
+    file_format: Any = UNSET,
+) -> ExportJob:
+    """Change a draft; an export that has been started keeps the settings it ran with."""
+    changes: dict[str, Any] = {}
+    if filters is not UNSET:
+        changes["filters"] = normalise_filters(filters)
+    if requested_data is not UNSET:
+        changes["requested_data"] = normalise_requested_data(requested_data)
+    if limit is not UNSET:
+        changes["limit"] = normalise_limit(limit)
+    if offset is not UNSET:
+        changes["offset"] = normalise_offset(offset)
+    if description is not UNSET:
+        changes["description"] = normalise_description(description)
+    if file_format is not UNSET:
+        changes["format"] = normalise_format(file_format)
+    merged = {
+        "filters": job.filters, "limit": job.limit, "offset": job.offset,
+        **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
+    }
+    changes["total_records"] = count_export_rows(workspace_id=job.workspace_id, **merged)
+    changes["last_updated_at"] = timezone.now()
+    updated = ExportJob.objects.filter(id=job.id, status=Status.DRAFT).update(**changes)
+    if not updated:
+        job.refresh_from_db(fields=["status"])
+        raise InvalidTransition(
+            f"only a draft export can be changed; this one is {job.get_status_display()}",
+            status=job.status,
+        )
+    job.refresh_from_db()
+    return job
+
+
+def export_job_start(*, job: ExportJob) -> ExportJob:
+    """Draft, failed or stopped → in progress, and one RQ job enqueued after the commit."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = ExportJob.objects.filter(id=job.id, status__in=ExportJob.STARTABLE).update(
+            status=Status.IN_PROGRESS,
+            attempt=F("attempt") + 1,
+            error="",
+            rows_written=0,
+            started_at=now,
+            finished_at=None,
+            last_updated_at=now,
+        )
+        job.refresh_from_db()
+        if not updated:
+            raise InvalidTransition(
+                f"this export is {job.get_status_display()}; only a draft, failed or stopped "
+                "export can be started",
+                status=job.status,
+            )
+        job_id, attempt = str(job.id), job.attempt
+        transaction.on_commit(lambda: enqueue_export(job_id=job_id, attempt=attempt))
+    return job
+
+
+def enqueue_export(*, job_id: str, attempt: int) -> None:
+    from rq import Callback
+
+    from exports.tasks import on_export_job_failure, run_export
+
+    queue = django_rq.get_queue(settings.EXPORTS_QUEUE)
+    queue.enqueue(
+        run_export,
+        job_id,
+        attempt,
+        job_id=f"export-{job_id}-{attempt}",
+        description=f"export {job_id} (attempt {attempt})",
+        on_failure=Callback(on_export_job_failure),
+        failure_ttl=7 * 86_400,
+    )
+
+
+def export_job_cancel(*, job: ExportJob) -> ExportJob:
+    """In progress → stopped; the worker notices at its next checkpoint and stops writing."""
+    now = timezone.now()
+    updated = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS).update(
+        status=Status.STOPPED, finished_at=now, last_updated_at=now
+    )
+    job.refresh_from_db()
+    if not updated:
+        raise InvalidTransition(
+            f"this export is {job.get_status_display()}; only an export in progress can be "
+            "cancelled",
+            status=job.status,
+        )
+    return job
+
+
+def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
+    """In progress → failed with a reason; False when the run was already cancelled or replaced."""
+    now = timezone.now()
+    return bool(
+        ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS, attempt=attempt).update(
+            status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now
+        )
+    )
+
+
+# --- The run, called by the RQ task ----------------------------------------------------------
+
+class ProgressCheckpoint:
+    """Saves rows_written a few times a second and stops the run once it is no longer wanted."""
+
+    def __init__(self, *, job_id, attempt: int):
+        self.job_id = job_id
+        self.attempt = attempt
+        self.last_saved = 0.0
+        self.started = time.monotonic()
+        self.max_rate = settings.EXPORTS_MAX_ROWS_PER_SECOND
+
+    def save(self, rows: int) -> None:
+        self.last_saved = time.monotonic()
+        still_running = ExportJob.objects.filter(
+            id=self.job_id, status=Status.IN_PROGRESS, attempt=self.attempt
+        ).update(rows_written=rows, last_updated_at=timezone.now())
+        if not still_running:
+            raise ExportStopped()
+
+    def __call__(self, rows: int) -> None:
+        if self.max_rate:
+            ahead = rows / self.max_rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                time.sleep(ahead)
+        if time.monotonic() - self.last_saved >= PROGRESS_SAVE_INTERVAL:
+            self.save(rows)
+
+
+def file_name_for(job: ExportJob) -> str:
+    return f"{job.workspace_id}/{job.id}-{job.attempt}.{job.format}"
+
+
+def export_job_run(*, job_id, attempt: int) -> str:
+    """Write the export's file and mark it success; returns the final status."""
+    job = ExportJob.objects.select_related("workspace").get(id=job_id)
+    if job.status != Status.IN_PROGRESS or job.attempt != attempt:
+        logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
+        return job.status
+    total = count_export_rows(
+        workspace_id=job.workspace_id, filters=job.filters, limit=job.limit, offset=job.offset
+    )
+    ExportJob.objects.filter(id=job.id, attempt=attempt).update(total_records=total)
+    name = file_name_for(job)
+    checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
+    try:
+        sink = storage.open_sink(name, file_format=job.format)
+    except Exception as error:
+        export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
+        raise
+    try:
+        result = write_export(
+            workspace_id=job.workspace_id,
+            filters=job.filters,
+            field_names=job.requested_data,
+            limit=job.limit,
+            offset=job.offset,
+            file_format=job.format,
+            sink=sink,
+            checkpoint=checkpoint,
+        )
+        # A last look before the file becomes visible: a cancel may have come in meanwhile.
+        checkpoint.save(result.rows)
+        sink.commit()
+    except ExportStopped:
+        sink.abort()
+        logger.info("export %s attempt %s stopped", job_id, attempt)
+        return Status.STOPPED
+    except Exception as error:
+        sink.abort()
+        export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
+        raise
+    now = timezone.now()
+    current_run = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS, attempt=attempt)
+    finished = current_run.update(
+        status=Status.SUCCESS,
+        rows_written=result.rows,
+        total_records=result.rows,
+        file_name=name,
+        file_size=sink.bytes_written,
+        sha256=sink.sha256,
+        finished_at=now,
+        last_updated_at=now,
+        expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
+    )
+    if not finished:
+        # Cancelled between the last checkpoint and now: the file is not the job's.
+        storage.delete_file(name)
+        return Status.STOPPED
+    return Status.SUCCESS
+
+
+def describe_failure(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return f"Could not write the export file: {error.strerror or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def export_job_download_url(*, job: ExportJob) -> str:
+    if job.status != Status.SUCCESS or not job.file_name:
+        raise ExportNotReady(
+            f"this export is {job.get_status_display()}; a file can be downloaded once it "
+            "has succeeded",
+            status=job.status,
+        )
+    if job.expires_at and job.expires_at <= timezone.now():
+        raise ExportNotReady(
+            "this export's file has expired; start a new export", status=job.status
+        )
+    return storage.signed_download_url(
+        name=job.file_name,
+        job_id=str(job.id),
+        attempt=job.attempt,
+        download_name=job.download_name(),
+        file_format=job.format,
+    )

@@ -1,0 +1,170 @@
+"""Where export files live: the `exports` entry of STORAGES (filesystem or S3).
+
+A file is written through a sink, which streams bytes out with bounded memory and makes the file
+visible under its final name only on commit: a temporary file renamed into place on a filesystem,
+a multipart upload completed on S3. An aborted sink leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from typing import Protocol
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+from django.urls import reverse
+
+CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "jsonl.gz": "application/gzip"}
+DOWNLOAD_SALT = "exports.download"
+S3_PART_SIZE = 8 * 1024 * 1024  # S3 needs parts of at least 5 MiB (all but the last)
+
+
+def export_storage() -> Storage:
+    return storages["exports"]
+
+
+class ExportSink(Protocol):
+    bytes_written: int
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class HashingSink:
+    """Counts and hashes what passes through to the real sink, so checksums need no re-read."""
+
+    def __init__(self, inner: ExportSink):
+        self.inner = inner
+        self.digest = hashlib.sha256()
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self.digest.update(data)
+            self.bytes_written += len(data)
+            self.inner.write(data)
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
+
+    def commit(self) -> None:
+        self.inner.commit()
+
+    def abort(self) -> None:
+        self.inner.abort()
+
+
+class FileSystemSink:
+    def __init__(self, storage: FileSystemStorage, name: str):
+        self.final_path = storage.path(name)
+        os.makedirs(os.path.dirname(self.final_path), exist_ok=True)
+        self.temp_path = f"{self.final_path}.{uuid.uuid4().hex}.part"
+        self.file = open(self.temp_path, "wb", buffering=1024 * 1024)  # noqa: SIM115
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.bytes_written += len(data)
+
+    def commit(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self.temp_path, self.final_path)
+
+    def abort(self) -> None:
+        self.file.close()
+        if os.path.exists(self.temp_path):
+            os.unlink(self.temp_path)
+
+
+class S3MultipartSink:
+    def __init__(self, storage: Storage, name: str, content_type: str):
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
+        self.key = storage._normalize_name(storage._clean_name(name))
+        self.buffer = bytearray()
+        self.parts: list[dict] = []
+        self.bytes_written = 0
+        upload = self.client.create_multipart_upload(
+            Bucket=self.bucket, Key=self.key, ContentType=content_type
+        )
+        self.upload_id = upload["UploadId"]
+
+    def _upload_part(self, body: bytes) -> None:
+        number = len(self.parts) + 1
+        answer = self.client.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
+        )
+        self.parts.append({"ETag": answer["ETag"], "PartNumber": number})
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        self.bytes_written += len(data)
+        while len(self.buffer) >= S3_PART_SIZE:
+            self._upload_part(bytes(self.buffer[:S3_PART_SIZE]))
+            del self.buffer[:S3_PART_SIZE]
+
+    def commit(self) -> None:
+        if self.buffer or not self.parts:
+            self._upload_part(bytes(self.buffer))
+            self.buffer.clear()
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+        )
+
+    def abort(self) -> None:
+        self.buffer.clear()
+        self.client.abort_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
+        )
+
+
+def open_sink(name: str, *, file_format: str) -> HashingSink:
+    storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        return HashingSink(FileSystemSink(storage, name))
+    return HashingSink(S3MultipartSink(storage, name, CONTENT_TYPES[file_format]))
+
+
+def delete_file(name: str) -> None:
+    if name:
+        export_storage().delete(name)
+
+
+def sign_download(*, job_id: str, attempt: int) -> str:
+    return TimestampSigner(salt=DOWNLOAD_SALT).sign(f"{job_id}:{attempt}")
+
+
+def unsign_download(token: str) -> tuple[str, int] | None:
+    """The (job id, attempt) a token was made for, or None when it is forged or expired."""
+    try:
+        value = TimestampSigner(salt=DOWNLOAD_SALT).unsign(
+            token, max_age=settings.EXPORTS_DOWNLOAD_URL_TTL
+        )
+    except (BadSignature, SignatureExpired):
+        return None
+    job_id, _, attempt = value.partition(":")
+    return job_id, int(attempt)
+
+
+def signed_download_url(*, name: str, job_id: str, attempt: int, download_name: str,
+                        file_format: str) -> str:
+    """A short-lived URL; relative (served by our file view) for the filesystem, absolute for S3."""
+    storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        return reverse("exports:file", args=[sign_download(job_id=job_id, attempt=attempt)])
+    return storage.url(
+        name,
+        parameters={
+            "ResponseContentDisposition": f'attachment; filename="{download_name}"',
+            "ResponseContentType": CONTENT_TYPES[file_format],
+        },
+        expire=settings.EXPORTS_DOWNLOAD_URL_TTL,
+    )

@@ -1,0 +1,179 @@
+"""Shared fixtures: tenants, logs, and the real Redis + RQ worker of the integration tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Membership, Organization, Workspace
+from exports.redis_server import redis_answers, start_bundled_redis
+from logs.seeding import seed_logs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def organization(db):
+    return Organization.objects.create(name="Acme", plan=Organization.Plan.ENTERPRISE)
+
+
+@pytest.fixture
+def workspace(organization):
+    return Workspace.objects.create(organization=organization, name="Main", slug="main")
+
+
+@pytest.fixture
+def other_workspace(db):
+    other_org = Organization.objects.create(name="Other", plan=Organization.Plan.ENTERPRISE)
+    return Workspace.objects.create(organization=other_org, name="Other", slug="other")
+
+
+@pytest.fixture
+def user(workspace):
+    member = get_user_model().objects.create_user(username="ada", password="pw-ada-12345")
+    Membership.objects.create(user=member, workspace=workspace, role=Membership.Role.MEMBER)
+    return member
+
+
+@pytest.fixture
+def seeded(workspace):
+    """300 logs in the workspace over the last 10 days (fixed seed)."""
+    seed_logs(workspace_id=workspace.id, count=300, now=timezone.now(), days=10, seed=7)
+    return workspace
+
+
+# --- Redis and the RQ worker -----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """The Redis of REDIS_URL, or (on a machine without one) the bundled server on a free port."""
+    url = settings.REDIS_URL
+    if redis_answers(url):
+        yield url
+        return
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    folder = tmp_path_factory.mktemp("redis")
+    server = start_bundled_redis(url, data_dir=folder, log_file=folder / "redis.log")
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def export_queue(redis_url, settings):
+    """A queue of this test's own, on the real Redis, so parallel test runs never share work."""
+    import django_rq
+
+    name = f"exports-test-{uuid.uuid4().hex[:12]}"
+    settings.RQ_QUEUES[name] = {"URL": redis_url, "DEFAULT_TIMEOUT": 600}
+    settings.EXPORTS_QUEUE = name
+    queue = django_rq.get_queue(name)
+    yield queue
+    queue.empty()
+    del settings.RQ_QUEUES[name]
+
+
+def _database_url() -> str:
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    user = config.get("USER") or ""
+    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
+    host = config.get("HOST") or "127.0.0.1"
+    port = config.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{config['NAME']}"
+
+
+class RQWorkers:
+    """Starts real `manage.py rqworker` processes on the test database and the test's queue."""
+
+    def __init__(self, *, queue_name: str, redis_url: str, storage_dir: Path):
+        self.queue_name = queue_name
+        self.redis_url = redis_url
+        self.storage_dir = storage_dir
+        self.processes: list[subprocess.Popen] = []
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": self.redis_url,
+            "EXPORTS_QUEUE": self.queue_name,
+            "EXPORTS_STORAGE": "filesystem",
+            "EXPORTS_STORAGE_DIR": str(self.storage_dir),
+            "EXPORTS_MAX_LOGS_PER_JOB": str(settings.EXPORTS_MAX_LOGS_PER_JOB),
+        }
+        env.update(extra)
+        return env
+
+    def start(self, *, burst: bool = True, **extra_env: str) -> subprocess.Popen:
+        command = [sys.executable, str(ROOT / "manage.py"), "rqworker", self.queue_name]
+        if burst:
+            command.append("--burst")
+        process = subprocess.Popen(  # noqa: S603 - fixed arguments
+            command, env=self.environment(**extra_env), cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def run_burst(self, *, timeout: float = 120, **extra_env: str) -> str:
+        """Run a burst worker until the queue is empty; returns its output."""
+        process = self.start(burst=True, **extra_env)
+        output, _ = process.communicate(timeout=timeout)
+        assert process.returncode == 0, output
+        return output
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def export_storage_dir(tmp_path, settings):
+    folder = tmp_path / "export-files"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder), "base_url": None},
+        },
+    }
+    return folder
+
+
+@pytest.fixture
+def rq_workers(export_queue, redis_url, export_storage_dir):
+    workers = RQWorkers(
+        queue_name=export_queue.name, redis_url=redis_url, storage_dir=export_storage_dir
+    )
+    yield workers
+    workers.stop_all()
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(message or f"condition not met within {timeout} s")
