@@ -42,13 +42,47 @@ def format_timestamp(value: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+def _text_list(value: Any, *, field: str) -> list[str]:
+    """One name, a comma-separated string of names, or a list of names."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValidationError({field: "must be a name or a list of names"})
+    names = sorted({item.strip() for item in items if item.strip()})
+    if not names:
+        raise ValidationError({field: "must name at least one value"})
+    return names
+
+
+def _status_code_list(value: Any, *, field: str) -> list[int]:
+    items = value.split(",") if isinstance(value, str) else value
+    if isinstance(items, int) and not isinstance(items, bool):
+        items = [items]
+    if not isinstance(items, list):
+        raise ValidationError({field: "must be a status code or a list of status codes"})
+    codes = set()
+    for item in items:
+        try:
+            code = int(item.strip()) if isinstance(item, str) else item
+        except ValueError:
+            code = None
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+            raise ValidationError({field: f"{item!r} is not an HTTP status code (100-599)"})
+        codes.add(code)
+    if not codes:
+        raise ValidationError({field: "must name at least one status code"})
+    return sorted(codes)
+
+
+KNOWN_FILTERS = ("created_at", "ai_model", "status_code")
+
+
 def normalise_filters(raw: Any) -> dict:
     """Check a filter dict and return its normalised form; ValidationError names the field."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ValidationError({"filters": "must be an object"})
-    unknown = sorted(set(raw) - {"created_at"})
+    unknown = sorted(set(raw) - set(KNOWN_FILTERS))
     if unknown:
         raise ValidationError({f"filters.{unknown[0]}": "is not a known filter"})
     normalised: dict[str, Any] = {}
@@ -70,6 +104,11 @@ def normalise_filters(raw: Any) -> dict:
             raise ValidationError({"filters.created_at.gte": "must not be after lte"})
         if bounds:
             normalised["created_at"] = {key: format_timestamp(v) for key, v in bounds.items()}
+    if raw.get("ai_model") not in (None, "", []):
+        normalised["ai_model"] = _text_list(raw["ai_model"], field="filters.ai_model")
+    if raw.get("status_code") not in (None, "", []):
+        normalised["status_code"] = _status_code_list(raw["status_code"],
+                                                      field="filters.status_code")
     return normalised
 
 
@@ -80,6 +119,10 @@ def filter_logs(queryset: QuerySet[Log], filters: dict) -> QuerySet[Log]:
         queryset = queryset.filter(created_at__gte=datetime.fromisoformat(created_at["gte"]))
     if "lte" in created_at:
         queryset = queryset.filter(created_at__lte=datetime.fromisoformat(created_at["lte"]))
+    if "ai_model" in filters:
+        queryset = queryset.filter(ai_model__in=filters["ai_model"])
+    if "status_code" in filters:
+        queryset = queryset.filter(status_code__in=filters["status_code"])
     return queryset
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Workspace
 from exports import storage
+from exports.access import ensure_exports_available
 from exports.errors import ExportNotReady, InvalidTransition
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
 from exports.filters import export_slice_count, matching_logs, normalise_filters
@@ -122,6 +123,7 @@ def export_job_create(
     created_by_api_key: ApiKey | None = None,
 ) -> ExportJob:
     """A new draft; raises ValidationError (naming the field) and creates nothing on bad input."""
+    ensure_exports_available(workspace.organization)
     normalised_filters = normalise_filters(filters)
     field_names = normalise_requested_data(requested_data)
     normalised_limit = normalise_limit(limit)
@@ -157,6 +159,7 @@ def export_job_update(
     file_format: Any = UNSET,
 ) -> ExportJob:
     """Change a draft; an export that has been started keeps the settings it ran with."""
+    ensure_exports_available(job.workspace.organization)
     changes: dict[str, Any] = {}
     if filters is not UNSET:
         changes["filters"] = normalise_filters(filters)
@@ -189,6 +192,7 @@ def export_job_update(
 
 def export_job_start(*, job: ExportJob) -> ExportJob:
     """Draft, failed or stopped → in progress, and one RQ job enqueued after the commit."""
+    ensure_exports_available(job.workspace.organization)
     now = timezone.now()
     with transaction.atomic():
         updated = ExportJob.objects.filter(id=job.id, status__in=ExportJob.STARTABLE).update(

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from exports import services
+from exports.access import ExportsUnavailable
 from exports.errors import ExportNotReady, InvalidTransition
 from exports.models import ExportJob
 
@@ -222,3 +223,22 @@ def test_two_concurrent_starts_enqueue_exactly_one_job(workspace, export_queue):
     assert export_queue.count == 1
     job.refresh_from_db()
     assert (job.status, job.attempt) == (Status.IN_PROGRESS, 1)
+
+
+class TestGates:
+    def test_an_organization_off_the_enterprise_plan_cannot_create_or_start(self, seeded):
+        job = create(seeded)
+        seeded.organization.plan = "pro"
+        seeded.organization.save()
+        job.workspace.refresh_from_db()
+        with pytest.raises(ExportsUnavailable, match="only available on the enterprise plan"):
+            create(seeded)
+        with pytest.raises(ExportsUnavailable, match="only available on the enterprise plan"):
+            services.export_job_start(job=ExportJob.objects.get(id=job.id))
+        assert ExportJob.objects.get().status == Status.DRAFT
+
+    def test_without_the_data_service_nothing_can_be_created(self, seeded, settings):
+        settings.DATA_SERVICE_ENABLED = False
+        with pytest.raises(ExportsUnavailable, match="Data Service must be enabled"):
+            create(seeded)
+        assert not ExportJob.objects.exists()
