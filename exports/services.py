@@ -358,13 +358,13 @@ def describe_failure(error: BaseException) -> str:
 
 
 def export_job_download_url(*, job: ExportJob) -> str:
-    if job.status != Status.SUCCESS or not job.file_name:
+    if job.status != Status.SUCCESS:
         raise ExportNotReady(
             f"this export is {job.get_status_display()}; a file can be downloaded once it "
             "has succeeded",
             status=job.status,
         )
-    if job.expires_at and job.expires_at <= timezone.now():
+    if not job.file_name or (job.expires_at and job.expires_at <= timezone.now()):
         raise ExportNotReady(
             "this export's file has expired; start a new export", status=job.status
         )
