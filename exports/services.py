@@ -30,6 +30,7 @@ from exports.writer import ExportStopped, write_export
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
 
+MAX_OFFSET = 2**31 - 1  # the largest value the offset column holds on every database
 PROGRESS_SAVE_INTERVAL = 0.25  # seconds: progress reaches the database at most 4 times a second
 
 
@@ -79,6 +80,8 @@ def normalise_offset(raw: Any) -> int:
     offset = _whole_number(raw, field="offset")
     if offset < 0:
         raise ValidationError({"offset": "must be 0 or more"})
+    if offset > MAX_OFFSET:
+        raise ValidationError({"offset": f"must be at most {MAX_OFFSET:,}"})
     return offset
 
 

@@ -76,6 +76,7 @@ class TestCreate:
             ({"limit": 50_001}, "limit", "at most 50,000"),
             ({"limit": "ten"}, "limit", "not a whole number"),
             ({"offset": -1}, "offset", "0 or more"),
+            ({"offset": 2**31}, "offset", "at most 2,147,483,647"),
             ({"filters": {"created_at": {"gte": "2024-02-01T00:00:00Z",
                                          "lte": "2024-01-01T00:00:00Z"}}},
              "filters.created_at.gte", "must not be after lte"),
