@@ -11,8 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
 from logs.models import Log
 
@@ -199,13 +200,18 @@ def _translate_spec_dialect(raw: dict) -> dict:
             {f"filters.{unsupported[0]}": "is not supported by this server"}
         )
     translated: dict[str, Any] = {}
+    source: dict[str, str] = {}
     for key, value in raw.items():
         target, bound = SPEC_FILTERS.get(key, (key, None))
         if bound is not None:
             continue
         if target in translated:
-            raise ValidationError({f"filters.{key}": f"is given twice (also as filters.{target})"})
+            spec_name = key if key != target else source[target]
+            raise ValidationError(
+                {f"filters.{spec_name}": f"is given twice (also as filters.{target})"}
+            )
         translated[target] = dict(value) if isinstance(value, dict) else value
+        source[target] = key
     for key, value in raw.items():
         target, bound = SPEC_FILTERS.get(key, (key, None))
         if bound is None or value in (None, ""):
@@ -327,11 +333,9 @@ def filter_logs(queryset: QuerySet[Log], filters: dict) -> QuerySet[Log]:
         queryset = queryset.filter(either)
     if "status_code" in filters:
         queryset = queryset.filter(status_code__in=filters["status_code"])
-    for index, (key, value) in enumerate((filters.get("metadata") or {}).items()):
-        # An alias per key: a key is data, never part of a lookup name.
-        alias = f"metadata_filter_{index}"
-        queryset = queryset.alias(**{alias: KeyTextTransform(key, "metadata")})
-        queryset = queryset.filter(**{alias: value})
+    for key, value in (filters.get("metadata") or {}).items():
+        # An expression, not a lookup name: a key is data and may hold "__".
+        queryset = queryset.filter(Exact(KeyTextTransform(key, "metadata"), Value(value)))
     return queryset
 
 
