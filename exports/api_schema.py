@@ -14,6 +14,8 @@ from accounts.models import API_KEY_SCOPES
 from exports.fields import ACCEPTED_NAMES, ALIASES, FIELDS
 from exports.filters import (
     DECIMAL_RANGES,
+    MAX_COST,
+    MAX_INTEGER,
     MAX_PAGE_SIZE,
     NAME_FILTERS,
     RANGE_FILTERS,
@@ -66,7 +68,8 @@ def _names_schema() -> Schema:
 
 
 def _range_schema(*, decimal: bool) -> Schema:
-    bound = {"type": "number" if decimal else "integer", "minimum": 0}
+    bound = {"type": "number" if decimal else "integer", "minimum": 0,
+             "maximum": MAX_COST if decimal else MAX_INTEGER}
     return {"type": "object", "properties": {"gte": bound, "lte": bound},
             "additionalProperties": False}
 
@@ -100,8 +103,9 @@ def filters_schema() -> Schema:
             properties[name] = {"type": "string", "format": "date-time",
                                 "description": f"Public-spec name of created_at.{bound}."}
         else:
-            properties[name] = {"type": "number" if target in DECIMAL_RANGES else "integer",
-                                "minimum": 0,
+            decimal = target in DECIMAL_RANGES
+            properties[name] = {"type": "number" if decimal else "integer", "minimum": 0,
+                                "maximum": MAX_COST if decimal else MAX_INTEGER,
                                 "description": f"Public-spec name of {target}.{bound}."}
     properties["page_size"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
     properties["current_page"] = {"type": "integer", "minimum": 0}
@@ -164,7 +168,7 @@ def export_request_schema(*, required: list[str]) -> Schema:
             "description": {"type": "string", "maxLength": 500},
             "limit": {"type": "integer", "minimum": 1,
                       "maximum": settings.EXPORTS_MAX_LOGS_PER_JOB},
-            "offset": {"type": "integer", "minimum": 0},
+            "offset": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER},
             "format": {"type": "string", "enum": list(ExportJob.Format.values)},
         },
         "additionalProperties": False,

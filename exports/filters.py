@@ -126,6 +126,9 @@ UNSUPPORTED_SPEC_FILTERS = ("weighted_feedback_min", "weighted_feedback_max", "v
 # Paging of the public spec: not a filter, it becomes the export's limit and offset.
 PAGING_KEYS = ("page_size", "current_page")
 MAX_PAGE_SIZE = 50_000
+# The largest value an integer column (tokens, an export's offset) holds on every database.
+MAX_INTEGER = 2**31 - 1
+MAX_COST = 10**13  # cost is numeric(20, 6)
 MAX_METADATA_PAIRS = 20
 
 
@@ -156,8 +159,9 @@ def _number(value: Any, *, field: str, decimal: bool) -> int | float:
         raise ValidationError({field: "must be a finite number"})
     if number < 0:
         raise ValidationError({field: "must be 0 or more"})
-    if number > 10**15:
-        raise ValidationError({field: "is too large"})
+    ceiling = MAX_COST if decimal else MAX_INTEGER
+    if number > ceiling:
+        raise ValidationError({field: f"must be at most {ceiling:,}"})
     if not decimal:
         if number != number.to_integral_value():
             raise ValidationError({field: f"{value!r} is not a whole number"})
@@ -306,6 +310,11 @@ def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
         if page and limit is None:
             raise ValidationError({"filters.current_page": "needs filters.page_size"})
         offset = page * (limit or 0)
+        if offset > MAX_INTEGER:
+            raise ValidationError(
+                {"filters.current_page": "is too large: current_page × page_size must be at "
+                                         f"most {MAX_INTEGER:,}"}
+            )
     return rest, limit, offset
 
 

@@ -130,6 +130,13 @@ def test_start_cancel_and_download_in_the_wrong_state_are_409(api, seeded):
     ({"requested_data": ["id"], "colour": "red"}, "colour", "not a known field"),
     ({"requested_data": ["id"], "filters": {"page_size": 50_001}}, "filters.page_size", "1 to"),
     ({"requested_data": ["id"], "limit": 5, "filters": {"page_size": 5}}, "limit", "not both"),
+    # Values past what the database columns hold are refused, not a server error.
+    ({"requested_data": ["id"], "offset": 170304041141}, "offset", "at most"),
+    ({"requested_data": ["id"], "filters": {"page_size": 50_000, "current_page": 10**6}},
+     "filters.current_page", "too large"),
+    ({"requested_data": ["id"], "filters": {"total_units_min": 2**31}},
+     "filters.total_tokens.gte", "at most"),
+    ({"requested_data": ["id"], "filters": {"cost_max": 1e300}}, "filters.cost.lte", "at most"),
 ])
 def test_invalid_values_are_422_naming_the_field(api, seeded, body, field, reason):
     error = assert_error(api.post("/v1/logs/exports", body), 422, field=field,
