@@ -110,3 +110,10 @@ def test_inserted_logs_are_found_by_the_export_filters(api, workspace):
                 {"ai_org_model": "openai__gpt-4o", "prompt_slug": "greet"}):
         filters = normalise_filters(raw)
         assert matching_logs(workspace_id=workspace.id, filters=filters).count() == 1, raw
+
+
+def test_a_batch_over_the_body_limit_is_413_and_inserts_nothing(api, workspace, settings):
+    settings.API_MAX_BODY_BYTES = 4096
+    assert_error(api.post("/v1/logs", [custom_log() for _ in range(20)]), 413,
+                 code="payload_too_large")
+    assert not Log.objects.exists()
