@@ -7,10 +7,13 @@ everything downstream reads only the normalised form.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
 from logs.models import Log
 
@@ -73,15 +76,171 @@ def _status_code_list(value: Any, *, field: str) -> list[int]:
     return sorted(codes)
 
 
-KNOWN_FILTERS = ("created_at", "ai_model", "status_code")
+# --- The normal form -------------------------------------------------------------------------
+#
+# Every filter is stored under one of these keys, whichever dialect it arrived in:
+#   created_at   {"gte": ISO-8601 Z, "lte": ...}           (time range, inclusive)
+#   cost, total_tokens, request_tokens, response_tokens   {"gte": number, "lte": number}
+#   ai_model, ai_provider, trace_id, config, prompt_slug, workspace_slug   sorted list of names
+#   ai_org_model  sorted list of "provider__model"
+#   status_code  sorted list of ints
+#   metadata     {key: text value}, every pair must match
+
+# Normal-form key -> Log column, for the range filters.
+RANGE_FILTERS: dict[str, str] = {
+    "cost": "cost",
+    "total_tokens": "total_tokens",
+    "request_tokens": "request_tokens",
+    "response_tokens": "response_tokens",
+}
+DECIMAL_RANGES = frozenset({"cost"})
+# Normal-form key -> the lookup that selects a log by any of the listed names.
+NAME_FILTERS: dict[str, str] = {
+    "ai_model": "ai_model__in",
+    "ai_provider": "ai_provider__in",
+    "trace_id": "trace_id__in",
+    "config": "config__in",
+    "prompt_slug": "prompt_slug__in",
+    "workspace_slug": "workspace__slug__in",
+}
+KNOWN_FILTERS = (
+    "created_at", *RANGE_FILTERS, *NAME_FILTERS, "ai_org_model", "status_code", "metadata",
+)
+
+# The public API's GenerationsFilterSchema: its name -> (normal-form key, bound or None).
+SPEC_FILTERS: dict[str, tuple[str, str | None]] = {
+    "time_of_generation_min": ("created_at", "gte"),
+    "time_of_generation_max": ("created_at", "lte"),
+    "cost_min": ("cost", "gte"),
+    "cost_max": ("cost", "lte"),
+    "total_units_min": ("total_tokens", "gte"),
+    "total_units_max": ("total_tokens", "lte"),
+    "prompt_token_min": ("request_tokens", "gte"),
+    "prompt_token_max": ("request_tokens", "lte"),
+    "completion_token_min": ("response_tokens", "gte"),
+    "completion_token_max": ("response_tokens", "lte"),
+    "configs": ("config", None),
+}
+# Filters of the public spec that need data this server does not keep.
+UNSUPPORTED_SPEC_FILTERS = ("weighted_feedback_min", "weighted_feedback_max", "virtual_keys")
+# Paging of the public spec: not a filter, it becomes the export's limit and offset.
+PAGING_KEYS = ("page_size", "current_page")
+MAX_PAGE_SIZE = 50_000
+# The largest value an integer column (tokens, an export's offset) holds on every database.
+MAX_INTEGER = 2**31 - 1
+MAX_COST = 10**13  # cost is numeric(20, 6)
+MAX_METADATA_PAIRS = 20
+
+
+def _range_bounds(value: Any, *, key: str, decimal: bool) -> dict[str, int | float]:
+    if not isinstance(value, dict):
+        raise ValidationError({f"filters.{key}": "must be an object with gte and/or lte"})
+    extra = sorted(set(value) - {"gte", "lte"})
+    if extra:
+        raise ValidationError({f"filters.{key}.{extra[0]}": "is not supported; use gte and lte"})
+    bounds: dict[str, int | float] = {}
+    for bound in ("gte", "lte"):
+        if value.get(bound) in (None, ""):
+            continue
+        bounds[bound] = _number(value[bound], field=f"filters.{key}.{bound}", decimal=decimal)
+    if "gte" in bounds and "lte" in bounds and bounds["gte"] > bounds["lte"]:
+        raise ValidationError({f"filters.{key}.gte": "must not be more than lte"})
+    return bounds
+
+
+def _number(value: Any, *, field: str, decimal: bool) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError({field: "must be a number"})
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
+    except InvalidOperation:
+        raise ValidationError({field: f"{value!r} is not a number"}) from None
+    if not number.is_finite():
+        raise ValidationError({field: "must be a finite number"})
+    if number < 0:
+        raise ValidationError({field: "must be 0 or more"})
+    ceiling = MAX_COST if decimal else MAX_INTEGER
+    if number > ceiling:
+        raise ValidationError({field: f"must be at most {ceiling:,}"})
+    if not decimal:
+        if number != number.to_integral_value():
+            raise ValidationError({field: f"{value!r} is not a whole number"})
+        return int(number)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _org_model_list(value: Any, *, field: str) -> list[str]:
+    pairs = []
+    for item in _text_list(value, field=field):
+        provider, separator, model = item.partition("__")
+        if not separator or not provider.strip() or not model.strip():
+            raise ValidationError(
+                {field: f"{item!r} is not provider__model, e.g. openai__gpt-4o"}
+            )
+        pairs.append(f"{provider.strip()}__{model.strip()}")
+    return sorted(set(pairs))
+
+
+def _metadata_pairs(value: Any, *, field: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValidationError({field: "must be an object of key: value pairs"})
+    if len(value) > MAX_METADATA_PAIRS:
+        raise ValidationError({field: f"can hold at most {MAX_METADATA_PAIRS} pairs"})
+    pairs = {}
+    for key, item in value.items():
+        if not key or len(key) > 200:
+            raise ValidationError({field: "keys must be 1 to 200 characters"})
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise ValidationError({f"{field}.{key}": "must be text or a number"})
+        pairs[key] = item if isinstance(item, str) else str(item)
+    return dict(sorted(pairs.items()))
+
+
+def _translate_spec_dialect(raw: dict) -> dict:
+    """Rewrite the public spec's filter names into the normal form's keys."""
+    unsupported = [key for key in UNSUPPORTED_SPEC_FILTERS if key in raw]
+    if unsupported:
+        raise ValidationError(
+            {f"filters.{unsupported[0]}": "is not supported by this server"}
+        )
+    translated: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for key, value in raw.items():
+        target, bound = SPEC_FILTERS.get(key, (key, None))
+        if bound is not None:
+            continue
+        if target in translated:
+            spec_name = key if key != target else source[target]
+            raise ValidationError(
+                {f"filters.{spec_name}": f"is given twice (also as filters.{target})"}
+            )
+        translated[target] = dict(value) if isinstance(value, dict) else value
+        source[target] = key
+    for key, value in raw.items():
+        target, bound = SPEC_FILTERS.get(key, (key, None))
+        if bound is None or value in (None, ""):
+            continue
+        existing = translated.setdefault(target, {})
+        if not isinstance(existing, dict) or existing.get(bound) not in (None, ""):
+            raise ValidationError(
+                {f"filters.{key}": f"conflicts with filters.{target}.{bound}; give one of them"}
+            )
+        existing[bound] = value
+    return translated
 
 
 def normalise_filters(raw: Any) -> dict:
-    """Check a filter dict and return its normalised form; ValidationError names the field."""
+    """Check a filter dict (either dialect) and return its normal form; errors name the field."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ValidationError({"filters": "must be an object"})
+    paging = [key for key in PAGING_KEYS if key in raw]
+    if paging:
+        raise ValidationError(
+            {f"filters.{paging[0]}": "sets the export's size; use split_paging first"}
+        )
+    raw = _translate_spec_dialect(raw)
     unknown = sorted(set(raw) - set(KNOWN_FILTERS))
     if unknown:
         raise ValidationError({f"filters.{unknown[0]}": "is not a known filter"})
@@ -104,25 +263,88 @@ def normalise_filters(raw: Any) -> dict:
             raise ValidationError({"filters.created_at.gte": "must not be after lte"})
         if bounds:
             normalised["created_at"] = {key: format_timestamp(v) for key, v in bounds.items()}
-    if raw.get("ai_model") not in (None, "", []):
-        normalised["ai_model"] = _text_list(raw["ai_model"], field="filters.ai_model")
+    for key in RANGE_FILTERS:
+        if raw.get(key) is not None:
+            bounds = _range_bounds(raw[key], key=key, decimal=key in DECIMAL_RANGES)
+            if bounds:
+                normalised[key] = bounds
+    for key in NAME_FILTERS:
+        if raw.get(key) not in (None, "", []):
+            normalised[key] = _text_list(raw[key], field=f"filters.{key}")
+    if raw.get("ai_org_model") not in (None, "", []):
+        normalised["ai_org_model"] = _org_model_list(raw["ai_org_model"],
+                                                     field="filters.ai_org_model")
     if raw.get("status_code") not in (None, "", []):
         normalised["status_code"] = _status_code_list(raw["status_code"],
                                                       field="filters.status_code")
-    return normalised
+    if raw.get("metadata") not in (None, {}):
+        normalised["metadata"] = _metadata_pairs(raw["metadata"], field="filters.metadata")
+    return {key: normalised[key] for key in KNOWN_FILTERS if key in normalised}
+
+
+def _paging_number(value: Any, *, field: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({field: "must be a whole number"})
+    return value
+
+
+def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
+    """The public spec's page_size / current_page out of a filter dict, as (filters, limit, offset).
+
+    current_page counts from 0, so offset = current_page × page_size.
+    """
+    if not isinstance(raw, dict) or not any(key in raw for key in PAGING_KEYS):
+        return raw, None, None
+    rest = {key: value for key, value in raw.items() if key not in PAGING_KEYS}
+    limit = offset = None
+    if raw.get("page_size") is not None:
+        limit = _paging_number(raw["page_size"], field="filters.page_size")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValidationError({"filters.page_size": f"must be 1 to {MAX_PAGE_SIZE:,}"})
+    if raw.get("current_page") is not None:
+        page = _paging_number(raw["current_page"], field="filters.current_page")
+        if page < 0:
+            raise ValidationError({"filters.current_page": "must be 0 or more"})
+        if page and limit is None:
+            raise ValidationError({"filters.current_page": "needs filters.page_size"})
+        offset = page * (limit or 0)
+        if offset > MAX_INTEGER:
+            raise ValidationError(
+                {"filters.current_page": "is too large: current_page × page_size must be at "
+                                         f"most {MAX_INTEGER:,}"}
+            )
+    return rest, limit, offset
 
 
 def filter_logs(queryset: QuerySet[Log], filters: dict) -> QuerySet[Log]:
-    """Apply normalised filters; the time range is inclusive at both ends."""
+    """Apply normalised filters; every range is inclusive at both ends."""
     created_at = filters.get("created_at") or {}
     if "gte" in created_at:
         queryset = queryset.filter(created_at__gte=datetime.fromisoformat(created_at["gte"]))
     if "lte" in created_at:
         queryset = queryset.filter(created_at__lte=datetime.fromisoformat(created_at["lte"]))
-    if "ai_model" in filters:
-        queryset = queryset.filter(ai_model__in=filters["ai_model"])
+    for key, column in RANGE_FILTERS.items():
+        bounds = filters.get(key) or {}
+        if "gte" in bounds:
+            queryset = queryset.filter(**{f"{column}__gte": Decimal(str(bounds["gte"]))})
+        if "lte" in bounds:
+            queryset = queryset.filter(**{f"{column}__lte": Decimal(str(bounds["lte"]))})
+    for key, lookup in NAME_FILTERS.items():
+        if key in filters:
+            queryset = queryset.filter(**{lookup: filters[key]})
+    if "ai_org_model" in filters:
+        either = Q()
+        for pair in filters["ai_org_model"]:
+            provider, _, model = pair.partition("__")
+            either |= Q(ai_provider=provider, ai_model=model)
+        queryset = queryset.filter(either)
     if "status_code" in filters:
         queryset = queryset.filter(status_code__in=filters["status_code"])
+    for key, value in (filters.get("metadata") or {}).items():
+        # An expression, not a lookup name: a key is data and may hold "__".
+        queryset = queryset.filter(Exact(KeyTextTransform(key, "metadata"), Value(value)))
     return queryset
 
 

@@ -1,0 +1,165 @@
+"""REST endpoints for log exports under /v1/logs/exports, as the public Portkey SDK calls them.
+
+Views only parse, authorise and call exports.services; api_http turns the services' errors into
+the API's status codes (422 invalid values, 409 wrong state, 403 closed gates).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+from accounts.api_keys import workspaces_of
+from accounts.models import ApiKey
+from exports import services
+from exports.access import ensure_exports_available
+from exports.api_auth import authenticate, resolve_workspace
+from exports.api_errors import ApiError, not_found
+from exports.api_http import api_endpoint, json_object, ok
+from exports.api_representations import export_item, export_summary, timestamp
+from exports.filters import MAX_INTEGER, split_paging
+from exports.models import ExportJob
+
+EXPORT_SCOPE = "logs.export"
+CREATE_FIELDS = ("workspace_id", "filters", "requested_data", "description", "limit", "offset",
+                 "format")
+UPDATE_FIELDS = CREATE_FIELDS
+LIST_LIMIT = 1000
+
+
+def refuse_unknown_fields(body: dict, known: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise ApiError(422, f"{unknown[0]}: is not a known field; use {', '.join(known)}",
+                       code="invalid_value", field=unknown[0])
+
+
+def size_of_export(body: dict) -> dict[str, Any]:
+    """filters, limit and offset, with the spec's filters.page_size / current_page folded in."""
+    filters, page_limit, page_offset = split_paging(body.get("filters"))
+    sizes: dict[str, Any] = {"filters": filters}
+    for name, from_page in (("limit", page_limit), ("offset", page_offset)):
+        if from_page is not None and body.get(name) is not None:
+            source = "page_size" if name == "limit" else "current_page"
+            raise ApiError(422, f"{name}: give either {name} or filters.{source}, not both",
+                           code="invalid_value", field=name)
+        sizes[name] = from_page if from_page is not None else body.get(name)
+    offset = sizes["offset"]
+    if isinstance(offset, int) and not isinstance(offset, bool) and offset > MAX_INTEGER:
+        raise ApiError(422, f"offset: must be at most {MAX_INTEGER:,}", code="invalid_value",
+                       field="offset")
+    return sizes
+
+
+def export_for(request: HttpRequest, api_key: ApiKey, export_id: str) -> ExportJob:
+    """The key's export of this id; 404 for ids of other tenants, as for ids that do not exist."""
+    try:
+        wanted = uuid.UUID(export_id)
+    except ValueError:
+        raise not_found("export") from None
+    job = (
+        ExportJob.objects.select_related("workspace", "workspace__organization")
+        .filter(id=wanted, workspace__in=workspaces_of(api_key))
+        .first()
+    )
+    named = request.GET.get("workspace_id")
+    if job is None or (named and named not in (str(job.workspace_id), job.workspace.slug)):
+        raise not_found("export")
+    return job
+
+
+def create_export(request: HttpRequest) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    body = json_object(request)
+    refuse_unknown_fields(body, CREATE_FIELDS)
+    workspace = resolve_workspace(api_key, body.get("workspace_id"))
+    ensure_exports_available(workspace.organization)
+    job = services.export_job_create(
+        workspace=workspace,
+        requested_data=body.get("requested_data"),
+        description=body.get("description", ""),
+        file_format=body.get("format"),
+        created_by_api_key=api_key,
+        **size_of_export(body),
+    )
+    job.workspace = workspace
+    return ok(export_summary(job))
+
+
+def list_exports(request: HttpRequest) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    workspace = resolve_workspace(api_key, request.GET.get("workspace_id"))
+    ensure_exports_available(workspace.organization)
+    jobs = ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+    data = []
+    for job in jobs[:LIST_LIMIT]:
+        job.workspace = workspace
+        data.append(export_item(job))
+    return ok({"object": "list", "total": jobs.count(), "data": data})
+
+
+def retrieve_export(request: HttpRequest, export_id: str) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    job = export_for(request, api_key, export_id)
+    ensure_exports_available(job.workspace.organization)
+    return ok(export_item(job))
+
+
+def update_export(request: HttpRequest, export_id: str) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    job = export_for(request, api_key, export_id)
+    body = json_object(request)
+    refuse_unknown_fields(body, UPDATE_FIELDS)
+    if body.get("workspace_id") not in (None, "", str(job.workspace_id), job.workspace.slug):
+        raise not_found("export")
+    ensure_exports_available(job.workspace.organization)
+    if job.status != ExportJob.Status.DRAFT:
+        raise ApiError(409, f"only a draft export can be changed; this one is {job.status}",
+                       code="invalid_state")
+    changes = {name: body[name] for name in ("requested_data", "description") if name in body}
+    if "format" in body:
+        changes["file_format"] = body["format"]
+    if "filters" in body or "limit" in body or "offset" in body:
+        sizes = size_of_export(body)
+        changes.update({name: value for name, value in sizes.items()
+                        if name in body or (name != "filters" and value is not None)})
+    if not changes:
+        raise ApiError(422, "nothing to change: give filters, requested_data or description",
+                       code="invalid_value")
+    job = services.export_job_update(job=job, **changes)
+    return ok(export_summary(job))
+
+
+def start_export(request: HttpRequest, export_id: str) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    job = export_for(request, api_key, export_id)
+    services.export_job_start(job=job)
+    return ok({"message": "export started", "object": "export"})
+
+
+def cancel_export(request: HttpRequest, export_id: str) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    job = export_for(request, api_key, export_id)
+    services.export_job_cancel(job=job)
+    return ok({"message": "export cancelled", "object": "export"})
+
+
+def download_export(request: HttpRequest, export_id: str) -> JsonResponse:
+    api_key = authenticate(request, scope=EXPORT_SCOPE)
+    job = export_for(request, api_key, export_id)
+    ensure_exports_available(job.workspace.organization)
+    url = request.build_absolute_uri(services.export_job_download_url(job=job))
+    expires_at = timezone.now() + timedelta(seconds=settings.EXPORTS_DOWNLOAD_URL_TTL)
+    return ok({"signed_url": url, "url": url, "expires_at": timestamp(expires_at)})
+
+
+exports_collection = api_endpoint(get=list_exports, post=create_export)
+export_detail = api_endpoint(get=retrieve_export, put=update_export)
+export_start = api_endpoint(post=start_export)
+export_cancel = api_endpoint(post=cancel_export)
+export_download = api_endpoint(get=download_export)

@@ -1,0 +1,190 @@
+"""The /v1/logs/exports endpoints through Django's test client: shapes, states, status codes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from exports import services
+from exports.filters import matching_logs, normalise_filters
+from exports.models import ExportJob
+from tests.api.conftest import assert_error
+
+pytestmark = pytest.mark.django_db
+DOC_FIELDS = ["id", "trace_id", "created_at", "request", "response", "ai_provider", "ai_model",
+              "request_tokens", "response_tokens", "total_tokens", "cost", "response_time",
+              "status_code"]
+
+
+def window(workspace, start: int, end: int) -> dict:
+    logs = list(workspace.logs.order_by("created_at", "id"))
+    return {"created_at": {"gte": logs[start].created_at.isoformat(),
+                           "lte": logs[end].created_at.isoformat()}}
+
+
+def create(api, **body):
+    response = api.post("/v1/logs/exports", {"requested_data": ["id"], **body})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_create_answers_id_and_total_of_the_logs_it_will_contain(api, seeded, api_key):
+    filters = window(seeded, 20, 119)
+    response = api.post("/v1/logs/exports", {
+        "filters": filters, "requested_data": DOC_FIELDS, "workspace_id": str(seeded.id),
+        "description": "January",
+    })
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"id", "total", "object"}
+    assert body["object"] == "export"
+    assert body["total"] == 100
+    job = ExportJob.objects.get(id=body["id"])
+    assert (job.workspace, job.description, job.status) == (seeded, "January", "draft")
+    assert job.requested_data == DOC_FIELDS
+    assert job.filters == normalise_filters(filters)
+    assert job.created_by_api_key == api_key[0]
+
+
+def test_limit_offset_and_format_extensions(api, seeded):
+    body = create(api, limit=50, offset=280, format="jsonl.gz")
+    job = ExportJob.objects.get(id=body["id"])
+    assert (body["total"], job.limit, job.offset, job.format) == (20, 50, 280, "jsonl.gz")
+
+
+def test_retrieve_gives_the_export_item_with_our_extras(api, seeded):
+    export_id = create(api, description="d")["id"]
+    item = api.get(f"/v1/logs/exports/{export_id}").json()
+    assert {"id", "organisation_id", "filters", "requested_data", "status", "description",
+            "created_at", "last_updated_at", "created_by", "workspace_id", "object"} <= set(item)
+    assert {"total_records", "rows_written", "progress", "file_size", "sha256", "error"} <= set(
+        item)
+    assert item["id"] == export_id
+    assert item["organisation_id"] == str(seeded.organization_id)
+    assert item["workspace_id"] == str(seeded.id)
+    assert (item["status"], item["object"], item["total_records"], item["progress"]) == (
+        "draft", "export", 300, 0.0)
+    assert item["created_at"].endswith("Z")
+
+
+def test_list_holds_the_workspace_exports_newest_first(api, seeded, other_workspace):
+    first, second = create(api)["id"], create(api)["id"]
+    services.export_job_create(workspace=other_workspace, filters={}, requested_data=["id"])
+    body = api.get("/v1/logs/exports", workspace_id=str(seeded.id)).json()
+    assert body["object"] == "list"
+    assert body["total"] == 2
+    assert [item["id"] for item in body["data"]] == [second, first]
+    assert api.get("/v1/logs/exports", workspace_id="main").json()["total"] == 2
+
+
+def test_update_changes_a_draft_and_answers_like_create(api, seeded):
+    export_id = create(api)["id"]
+    response = api.put(f"/v1/logs/exports/{export_id}", {
+        "filters": {"ai_model": "gpt-4o"}, "requested_data": ["ai_org", "total_units"],
+        "description": "only gpt-4o",
+    })
+    assert response.status_code == 200
+    expected = matching_logs(workspace_id=seeded.id, filters={"ai_model": ["gpt-4o"]}).count()
+    assert response.json() == {"id": export_id, "total": expected, "object": "export"}
+    job = ExportJob.objects.get(id=export_id)
+    assert job.requested_data == ["ai_provider", "total_tokens"]
+    assert job.description == "only gpt-4o"
+
+
+def test_update_after_start_is_refused_and_changes_nothing(api, seeded):
+    export_id = create(api)["id"]
+    assert api.post(f"/v1/logs/exports/{export_id}/start").json() == {
+        "message": "export started", "object": "export"}
+    response = api.put(f"/v1/logs/exports/{export_id}", {"requested_data": ["cost"]})
+    assert_error(response, 409, code="invalid_state", contains="only a draft")
+    assert ExportJob.objects.get(id=export_id).requested_data == ["id"]
+
+
+def test_start_cancel_and_download_in_the_wrong_state_are_409(api, seeded):
+    export_id = create(api)["id"]
+    assert_error(api.post(f"/v1/logs/exports/{export_id}/cancel"), 409, code="invalid_state")
+    assert_error(api.get(f"/v1/logs/exports/{export_id}/download"), 409,
+                 contains="once it has succeeded")
+    api.post(f"/v1/logs/exports/{export_id}/start")
+    assert_error(api.post(f"/v1/logs/exports/{export_id}/start"), 409)
+    assert_error(api.get(f"/v1/logs/exports/{export_id}/download"), 409)
+    response = api.post(f"/v1/logs/exports/{export_id}/cancel")
+    assert response.json() == {"message": "export cancelled", "object": "export"}
+    assert ExportJob.objects.get(id=export_id).status == "stopped"
+
+
+@pytest.mark.parametrize(("body", "field", "reason"), [
+    ({"requested_data": []}, "requested_data", "at least one"),
+    ({"requested_data": ["id", "password"]}, "requested_data", "'password' is not"),
+    ({"requested_data": "id"}, "requested_data", "list"),
+    ({}, "requested_data", "list"),
+    ({"requested_data": ["id"], "filters": {"created_at": {"gte": "yesterday"}}},
+     "filters.created_at.gte", "ISO-8601"),
+    ({"requested_data": ["id"], "filters": {"colour": "red"}}, "filters.colour", "not a known"),
+    ({"requested_data": ["id"], "filters": []}, "filters", "object"),
+    ({"requested_data": ["id"], "limit": 50_001}, "limit", "at most"),
+    ({"requested_data": ["id"], "offset": -1}, "offset", "0 or more"),
+    ({"requested_data": ["id"], "format": "csv"}, "format", "not a supported format"),
+    ({"requested_data": ["id"], "description": 5}, "description", "text"),
+    ({"requested_data": ["id"], "colour": "red"}, "colour", "not a known field"),
+    ({"requested_data": ["id"], "filters": {"page_size": 50_001}}, "filters.page_size", "1 to"),
+    ({"requested_data": ["id"], "limit": 5, "filters": {"page_size": 5}}, "limit", "not both"),
+    # Values past what the database columns hold are refused, not a server error.
+    ({"requested_data": ["id"], "offset": 170304041141}, "offset", "at most"),
+    ({"requested_data": ["id"], "filters": {"page_size": 50_000, "current_page": 10**6}},
+     "filters.current_page", "too large"),
+    ({"requested_data": ["id"], "filters": {"total_units_min": 2**31}},
+     "filters.total_tokens.gte", "at most"),
+    ({"requested_data": ["id"], "filters": {"cost_max": 1e300}}, "filters.cost.lte", "at most"),
+])
+def test_invalid_values_are_422_naming_the_field(api, seeded, body, field, reason):
+    error = assert_error(api.post("/v1/logs/exports", body), 422, field=field,
+                         code="invalid_value", contains=reason)
+    assert error["message"].startswith(f"{field}: ")
+    assert not ExportJob.objects.exists()
+
+
+def test_malformed_bodies_are_400(api, seeded):
+    assert_error(api.post("/v1/logs/exports", raw="{not json"), 400, code="invalid_json")
+    assert_error(api.post("/v1/logs/exports", raw="NaN"), 400, code="invalid_json")
+    assert_error(api.post("/v1/logs/exports", ["id"]), 400, code="invalid_body")
+    assert_error(api.post("/v1/logs/exports", raw=""), 400, code="invalid_body")
+    assert_error(api.post("/v1/logs/exports", raw=b"\xff\xfe"), 400, code="invalid_json")
+    assert not ExportJob.objects.exists()
+
+
+def test_a_body_over_the_limit_is_413(api, seeded, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    body = {"requested_data": ["id"], "description": "x" * 2000}
+    assert_error(api.post("/v1/logs/exports", body), 413, code="payload_too_large")
+    assert create(api)["total"] == 300  # under the limit all is well
+
+
+def test_unknown_paths_methods_and_ids(api, seeded):
+    assert_error(api.get("/v1/nothing/here"), 404, code="not_found")
+    assert_error(api.get("/v1/logs/exports/not-a-uuid"), 404, code="not_found")
+    assert_error(api.get(f"/v1/logs/exports/{uuid.uuid4()}"), 404, code="not_found")
+    response = api.client.delete("/v1/logs/exports", headers=api.headers)
+    assert_error(response, 405, code="method_not_allowed")
+    assert response["Allow"] == "GET, POST, HEAD"
+    assert_error(api.get("/v1/logs/exports/x/start"), 405)
+
+
+def test_gates_of_the_page_apply_with_the_same_message(api, seeded, settings):
+    from exports.access import DATA_SERVICE_REQUIRED, PLAN_REQUIRED
+
+    export_id = create(api)["id"]
+    seeded.organization.plan = "pro"
+    seeded.organization.save()
+    for response in (api.post("/v1/logs/exports", {"requested_data": ["id"]}),
+                     api.get("/v1/logs/exports"),
+                     api.get(f"/v1/logs/exports/{export_id}"),
+                     api.post(f"/v1/logs/exports/{export_id}/start")):
+        assert assert_error(response, 403, code="exports_unavailable")["message"] == PLAN_REQUIRED
+    seeded.organization.plan = "enterprise"
+    seeded.organization.save()
+    settings.DATA_SERVICE_ENABLED = False
+    error = assert_error(api.post("/v1/logs/exports", {"requested_data": ["id"]}), 403)
+    assert error["message"] == DATA_SERVICE_REQUIRED
+    assert ExportJob.objects.count() == 1
