@@ -22,7 +22,7 @@ from exports.api_auth import authenticate, resolve_workspace
 from exports.api_errors import ApiError, not_found
 from exports.api_http import api_endpoint, json_object, ok
 from exports.api_representations import export_item, export_summary, timestamp
-from exports.filters import MAX_INTEGER, split_paging
+from exports.filters import split_paging
 from exports.models import ExportJob
 
 EXPORT_SCOPE = "logs.export"
@@ -49,10 +49,6 @@ def size_of_export(body: dict) -> dict[str, Any]:
             raise ApiError(422, f"{name}: give either {name} or filters.{source}, not both",
                            code="invalid_value", field=name)
         sizes[name] = from_page if from_page is not None else body.get(name)
-    offset = sizes["offset"]
-    if isinstance(offset, int) and not isinstance(offset, bool) and offset > MAX_INTEGER:
-        raise ApiError(422, f"offset: must be at most {MAX_INTEGER:,}", code="invalid_value",
-                       field="offset")
     return sizes
 
 
