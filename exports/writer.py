@@ -151,7 +151,7 @@ def _sql_line_expression(fields: list[ExportField]) -> str:
     return "'{' || " + " || ', ' || ".join(parts) + " || '}'"
 
 
-def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytes, int]]:
+def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytearray, int]]:
     import psycopg
 
     line = RawSQL(_sql_line_expression(fields), ())
@@ -170,11 +170,11 @@ def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[byte
                 if rows % CHECKPOINT_ROWS == 0 or len(buffer) >= FLUSH_BYTES:
                     # COPY's text format doubles every backslash; our lines hold no other
                     # character it escapes (JSON text has no raw control characters).
-                    yield bytes(buffer).replace(b"\\\\", b"\\"), rows
-                    buffer.clear()
+                    yield buffer.replace(b"\\\\", b"\\"), rows
+                    buffer = bytearray()
                     rows = 0
         if buffer:
-            yield bytes(buffer).replace(b"\\\\", b"\\"), rows
+            yield buffer.replace(b"\\\\", b"\\"), rows
     finally:
         raw.close()
 
