@@ -184,6 +184,8 @@ EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
 EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
+# Size of one part of an S3 multipart upload, and so the most an upload buffers (at least 5 MiB).
+EXPORTS_S3_PART_SIZE = env_int("EXPORTS_S3_PART_SIZE", 8 * 1024 * 1024)
 # Self-hosted deployments without the Data Service cannot export (product doc).
 DATA_SERVICE_ENABLED = env_bool("DATA_SERVICE_ENABLED", True)
 

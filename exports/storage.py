@@ -16,10 +16,11 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.urls import reverse
+from storages.utils import clean_name
 
 CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "jsonl.gz": "application/gzip"}
 DOWNLOAD_SALT = "exports.download"
-S3_PART_SIZE = 8 * 1024 * 1024  # S3 needs parts of at least 5 MiB (all but the last)
+S3_MIN_PART_SIZE = 5 * 1024 * 1024  # S3 needs parts of at least 5 MiB (all but the last)
 
 
 def export_storage() -> Storage:
@@ -84,10 +85,13 @@ class FileSystemSink:
 
 
 class S3MultipartSink:
+    """Streams a file to S3 as a multipart upload: one part buffered at a time, never the file."""
+
     def __init__(self, storage: Storage, name: str, content_type: str):
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
-        self.key = storage._normalize_name(storage._clean_name(name))
+        self.key = storage._normalize_name(clean_name(name))
+        self.part_size = max(S3_MIN_PART_SIZE, settings.EXPORTS_S3_PART_SIZE)
         self.buffer = bytearray()
         self.parts: list[dict] = []
         self.bytes_written = 0
@@ -96,7 +100,7 @@ class S3MultipartSink:
         )
         self.upload_id = upload["UploadId"]
 
-    def _upload_part(self, body: bytes) -> None:
+    def _upload_part(self, body: bytes | bytearray) -> None:
         number = len(self.parts) + 1
         answer = self.client.upload_part(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
@@ -106,14 +110,15 @@ class S3MultipartSink:
     def write(self, data: bytes) -> None:
         self.buffer += data
         self.bytes_written += len(data)
-        while len(self.buffer) >= S3_PART_SIZE:
-            self._upload_part(bytes(self.buffer[:S3_PART_SIZE]))
-            del self.buffer[:S3_PART_SIZE]
+        if len(self.buffer) >= self.part_size:
+            # Parts may differ in size, so the whole buffer goes: no slicing, no extra copy.
+            self._upload_part(self.buffer)
+            self.buffer = bytearray()
 
     def commit(self) -> None:
         if self.buffer or not self.parts:
-            self._upload_part(bytes(self.buffer))
-            self.buffer.clear()
+            self._upload_part(self.buffer)
+            self.buffer = bytearray()
         self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
             MultipartUpload={"Parts": self.parts},

