@@ -196,10 +196,16 @@ def export_job_update(
 def export_job_start(*, job: ExportJob) -> ExportJob:
     """Draft, failed or stopped → in progress, and one RQ job enqueued after the commit."""
     ensure_exports_available(job.workspace.organization)
+    # Counted here rather than in the worker: the progress bar's total reflects the data as it is
+    # when the user starts the export, and the worker spends its time only on writing.
+    total = count_export_rows(
+        workspace_id=job.workspace_id, filters=job.filters, limit=job.limit, offset=job.offset
+    )
     now = timezone.now()
     with transaction.atomic():
         updated = ExportJob.objects.filter(id=job.id, status__in=ExportJob.STARTABLE).update(
             status=Status.IN_PROGRESS,
+            total_records=total,
             attempt=F("attempt") + 1,
             error="",
             rows_written=0,
@@ -301,10 +307,6 @@ def export_job_run(*, job_id, attempt: int) -> str:
     if job.status != Status.IN_PROGRESS or job.attempt != attempt:
         logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
         return job.status
-    total = count_export_rows(
-        workspace_id=job.workspace_id, filters=job.filters, limit=job.limit, offset=job.offset
-    )
-    ExportJob.objects.filter(id=job.id, attempt=attempt).update(total_records=total)
     name = file_name_for(job)
     checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
     try:

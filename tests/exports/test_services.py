@@ -243,3 +243,15 @@ class TestGates:
         with pytest.raises(ExportsUnavailable, match="Data Service must be enabled"):
             create(seeded)
         assert not ExportJob.objects.exists()
+
+
+def test_start_recounts_the_logs_for_the_progress_total(seeded, export_queue,
+                                                        django_capture_on_commit_callbacks):
+    from logs.seeding import seed_logs
+
+    job = create(seeded)
+    assert job.total_records == 300
+    seed_logs(workspace_id=seeded.id, count=20, now=timezone.now(), days=1, seed=9)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.export_job_start(job=job)
+    assert job.total_records == 320
