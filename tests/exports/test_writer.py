@@ -128,3 +128,4 @@ def test_fast_and_portable_paths_give_identical_bytes(seeded):
         assert fast == portable
     assert export_bytes(seeded, fast_path=True, limit=50, offset=250) == \
         export_bytes(seeded, fast_path=False, limit=50, offset=250)
+
