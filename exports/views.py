@@ -64,14 +64,15 @@ def export_index(request: HttpRequest) -> HttpResponse:
 
 # --- Request Data ----------------------------------------------------------------------------
 
-def _request_context(request: HttpRequest, workspace, form: ExportRequestForm) -> dict:
+def _request_context(request: HttpRequest, workspace, form: ExportRequestForm, *,
+                     preview=None) -> dict:
     context = shell_context(request, workspace)
     context.update(
         active_nav="exports",
         form=form,
         max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
         unavailable_reason=exports_unavailable_reason(workspace.organization),
-        preview=_preview_for(workspace, form),
+        preview=preview or _preview_for(workspace, form),
     )
     return context
 
@@ -91,7 +92,7 @@ def _request_form_from_query(request: HttpRequest) -> ExportRequestForm:
     data.setdefault("time_range", defaults.fields["time_range"].initial)
     if "requested_data" not in data:
         data.setlist("requested_data", list(defaults.fields["requested_data"].initial))
-    for name in ("limit", "file_format"):
+    for name in ("limit", "offset", "file_format"):
         if name not in data:
             data[name] = defaults.fields[name].initial
     return ExportRequestForm(data)
@@ -133,7 +134,9 @@ def export_create(request: HttpRequest) -> HttpResponse:
     workspace = _require_workspace(request)
     form = ExportRequestForm(request.POST)
     status = 422
+    preview = None
     if form.is_valid():
+        preview = _preview_for(workspace, form)  # before the service's errors mark the form
         try:
             job = services.export_job_create(
                 workspace=workspace, created_by=request.user,
@@ -146,7 +149,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
             status = 403
         else:
             return _created_response(request, workspace, job)
-    context = _request_context(request, workspace, form)
+    context = _request_context(request, workspace, form, preview=preview)
     template = "exports/request.html#request-form" if request.htmx else "exports/request.html"
     return render(request, template, context, status=status)
 

@@ -43,7 +43,7 @@
       if (heading) {
         heading.setAttribute("tabindex", "-1");
         heading.focus({ preventScroll: true });
-        event.detail.target.scrollIntoView({ behavior: "smooth", block: "start" });
+        event.detail.target.scrollIntoView({ block: "start" });
       }
     }
   });
