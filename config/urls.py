@@ -7,5 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("v1/", include("exports.api_urls")),
+    path("logs/", include("logs.urls")),
+    path("workspaces/", include("accounts.urls")),
     path("", include("exports.urls")),
 ]

@@ -8,5 +8,12 @@ app_name = "exports"
 
 urlpatterns = [
     path("", views.export_index, name="index"),
+    path("exports/new/", views.export_new, name="new"),
+    path("exports/preview/", views.export_preview_panel, name="preview"),
+    path("exports/create/", views.export_create, name="create"),
+    path("exports/<uuid:export_id>/row/", views.export_row, name="row"),
+    path("exports/<uuid:export_id>/start/", views.export_start, name="start"),
+    path("exports/<uuid:export_id>/cancel/", views.export_cancel, name="cancel"),
+    path("exports/<uuid:export_id>/download/", views.export_download, name="download"),
     path("exports/file/<str:token>/", views.export_file, name="file"),
 ]

@@ -1,20 +1,236 @@
-"""Pages of the Exports feature."""
+"""Pages of the Exports feature: parse, authorise, call a service, render (a partial for htmx)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from exports import storage
+from accounts.selectors import current_workspace, shell_context
+from exports import services, storage
+from exports.access import ExportsUnavailable, exports_unavailable_reason
+from exports.errors import InvalidTransition
+from exports.forms import ExportRequestForm
 from exports.models import ExportJob
+from exports.preview import export_preview
+
+PAGE_SIZE = 20
+HTMX_STOP_POLLING = 286  # htmx stops an `every` trigger on this status
+
+
+def user_export(request: HttpRequest, export_id) -> ExportJob:
+    """An export of one of the user's workspaces; any other is a 404, never a 403."""
+    job = (
+        ExportJob.objects.select_related("workspace__organization")
+        .filter(id=export_id, workspace__memberships__user=request.user)
+        .first()
+    )
+    if job is None:
+        raise Http404("No such export.")
+    return job
+
+
+def _list_context(request: HttpRequest, workspace, *, page_number=None) -> dict:
+    context = shell_context(request, workspace)
+    context["active_nav"] = "exports"
+    if workspace is None:
+        return context
+    exports = ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+    page = Paginator(exports, PAGE_SIZE).get_page(page_number)
+    context.update(
+        page=page,
+        exports=page.object_list,
+        unavailable_reason=exports_unavailable_reason(workspace.organization),
+    )
+    return context
 
 
 @require_GET
 @login_required
 def export_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "exports/index.html", {})
+    workspace = current_workspace(request)
+    context = _list_context(request, workspace, page_number=request.GET.get("page"))
+    if request.htmx and not request.htmx.boosted and workspace is not None:
+        return render(request, "exports/index.html#export-list", context)
+    return render(request, "exports/index.html", context)
+
+
+# --- Request Data ----------------------------------------------------------------------------
+
+def _request_context(request: HttpRequest, workspace, form: ExportRequestForm, *,
+                     preview=None) -> dict:
+    context = shell_context(request, workspace)
+    context.update(
+        active_nav="exports",
+        form=form,
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
+        unavailable_reason=exports_unavailable_reason(workspace.organization),
+        preview=preview or _preview_for(workspace, form),
+    )
+    return context
+
+
+def _preview_for(workspace, form: ExportRequestForm):
+    if exports_unavailable_reason(workspace.organization) or not form.is_valid():
+        return None
+    arguments = form.service_arguments(now=timezone.now())
+    arguments.pop("description")
+    return export_preview(workspace=workspace, **arguments)
+
+
+def _request_form_from_query(request: HttpRequest) -> ExportRequestForm:
+    """The query string (Logs' "Export these logs") over the defaults, bound so it previews."""
+    data = request.GET.copy()
+    defaults = ExportRequestForm()
+    data.setdefault("time_range", defaults.fields["time_range"].initial)
+    if "requested_data" not in data:
+        data.setlist("requested_data", list(defaults.fields["requested_data"].initial))
+    for name in ("limit", "offset", "file_format"):
+        if name not in data:
+            data[name] = defaults.fields[name].initial
+    return ExportRequestForm(data)
+
+
+def _require_workspace(request: HttpRequest):
+    workspace = current_workspace(request)
+    if workspace is None:
+        raise Http404("You are not a member of any workspace.")
+    return workspace
+
+
+@require_GET
+@login_required
+def export_new(request: HttpRequest) -> HttpResponse:
+    workspace = _require_workspace(request)
+    form = _request_form_from_query(request)
+    context = _request_context(request, workspace, form)
+    if request.htmx:
+        return render(request, "exports/request.html#request-form", context)
+    return render(request, "exports/request.html", context)
+
+
+@require_GET
+@login_required
+def export_preview_panel(request: HttpRequest) -> HttpResponse:
+    """The preview alone for htmx; without JavaScript, the whole form showing that preview."""
+    workspace = _require_workspace(request)
+    form = ExportRequestForm(request.GET)
+    context = _request_context(request, workspace, form)
+    if request.htmx:
+        return render(request, "exports/request.html#preview", context)
+    return render(request, "exports/request.html", context)
+
+
+@require_POST
+@login_required
+def export_create(request: HttpRequest) -> HttpResponse:
+    workspace = _require_workspace(request)
+    form = ExportRequestForm(request.POST)
+    status = 422
+    preview = None
+    if form.is_valid():
+        preview = _preview_for(workspace, form)  # before the service's errors mark the form
+        try:
+            job = services.export_job_create(
+                workspace=workspace, created_by=request.user,
+                **form.service_arguments(now=timezone.now()),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        except ExportsUnavailable as error:
+            form.add_error(None, error.message)
+            status = 403
+        else:
+            return _created_response(request, workspace, job)
+    context = _request_context(request, workspace, form, preview=preview)
+    template = "exports/request.html#request-form" if request.htmx else "exports/request.html"
+    return render(request, template, context, status=status)
+
+
+def _created_response(request: HttpRequest, workspace, job: ExportJob) -> HttpResponse:
+    note = "Export requested. Press Start when you are ready."
+    if request.htmx:
+        context = _list_context(request, workspace)
+        context.update(highlight_id=job.id, created_note=note, oob=True)
+        return render(request, "exports/index.html#export-created", context)
+    messages.success(request, note)
+    return redirect("exports:index")
+
+
+# --- One export: its row, the actions, the download ------------------------------------------
+
+def _row_response(request: HttpRequest, job: ExportJob, *, note: str = "", error: str = "",
+                  announce: str = "", status: int = 200) -> HttpResponse:
+    if request.htmx:
+        context = {"job": job, "row_note": note, "row_error": error, "announce": announce}
+        return render(request, "exports/index.html#export-row", context, status=status)
+    if error:
+        messages.error(request, error)
+    elif note:
+        messages.success(request, note)
+    return redirect(f"{reverse('exports:index')}#export-{job.id}")
+
+
+def _announcement(job: ExportJob) -> str:
+    name = job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
+    return f"{name}: {job.get_status_display()}"
+
+
+@require_GET
+@login_required
+def export_row(request: HttpRequest, export_id) -> HttpResponse:
+    """The row an in-progress export polls; 286 once it has finished, which ends the polling."""
+    job = user_export(request, export_id)
+    if not request.htmx:
+        return redirect(f"{reverse('exports:index')}#export-{job.id}")
+    running = job.status == ExportJob.Status.IN_PROGRESS
+    return _row_response(
+        request, job,
+        announce="" if running else _announcement(job),
+        status=200 if running else HTMX_STOP_POLLING,
+    )
+
+
+@require_POST
+@login_required
+def export_start(request: HttpRequest, export_id) -> HttpResponse:
+    job = user_export(request, export_id)
+    try:
+        services.export_job_start(job=job)
+    except (InvalidTransition, ExportsUnavailable) as refusal:
+        return _row_response(request, job, error=refusal.message, status=409)
+    return _row_response(request, job, note="Export started.", announce=_announcement(job))
+
+
+@require_POST
+@login_required
+def export_cancel(request: HttpRequest, export_id) -> HttpResponse:
+    job = user_export(request, export_id)
+    try:
+        services.export_job_cancel(job=job)
+    except InvalidTransition as refusal:
+        return _row_response(request, job, error=refusal.message, status=409)
+    return _row_response(request, job, note="Export cancelled.", announce=_announcement(job))
+
+
+@require_GET
+@login_required
+def export_download(request: HttpRequest, export_id) -> HttpResponse:
+    """A fresh signed URL on every click, so a link never goes stale on the page."""
+    job = user_export(request, export_id)
+    try:
+        url = services.export_job_download_url(job=job)
+    except InvalidTransition as refusal:
+        messages.error(request, refusal.message)
+        return redirect(f"{reverse('exports:index')}#export-{job.id}")
+    return redirect(request.build_absolute_uri(url))
 
 
 @require_GET

@@ -1,0 +1,68 @@
+"""The Request Data preview: how many logs match, how many the export holds, about how big.
+
+Read-only; it checks the same things the create service checks, so the preview and the Request
+Export button never disagree about what is valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from exports import services
+from exports.filters import export_slice_count, matching_logs, normalise_filters
+from exports.writer import write_export
+
+SAMPLE_ROWS = 200  # rows written to memory to measure the size of a line
+
+
+class _MemorySink:
+    def __init__(self):
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        self.bytes_written += len(data)
+
+
+@dataclass
+class ExportPreview:
+    matches: int | None = None
+    rows: int | None = None
+    estimated_bytes: int | None = None
+    cap: int = 0
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+
+def export_preview(*, workspace, filters, requested_data, limit, offset,
+                   file_format) -> ExportPreview:
+    preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_JOB)
+    try:
+        normalised = normalise_filters(filters)
+        limit_value = services.normalise_limit(limit)
+        offset_value = services.normalise_offset(offset)
+    except ValidationError as error:
+        preview.problems = error.message_dict
+        return preview
+    preview.matches = matching_logs(workspace_id=workspace.id, filters=normalised).count()
+    preview.rows = export_slice_count(matches=preview.matches, limit=limit_value,
+                                      offset=offset_value)
+    try:
+        field_names = services.normalise_requested_data(requested_data)
+        format_value = services.normalise_format(file_format)
+    except ValidationError as error:
+        preview.problems = error.message_dict
+        return preview
+    if preview.rows:
+        sample = min(preview.rows, SAMPLE_ROWS)
+        sink = _MemorySink()
+        write_export(
+            workspace_id=workspace.id, filters=normalised, field_names=field_names,
+            limit=sample, offset=offset_value, file_format=format_value, sink=sink,
+            checkpoint=lambda rows: None, fast_path=False,
+        )
+        preview.estimated_bytes = round(sink.bytes_written / sample * preview.rows)
+    else:
+        preview.estimated_bytes = 0
+    return preview

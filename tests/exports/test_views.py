@@ -1,0 +1,386 @@
+"""The Exports pages and partials: full pages, htmx partials, actions in every state, gates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from accounts.models import Membership, Organization
+from exports import services
+from exports.access import DATA_SERVICE_REQUIRED, PLAN_REQUIRED
+from exports.fields import DEFAULT_FIELD_NAMES, FIELDS
+from exports.models import ExportJob
+
+Status = ExportJob.Status
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def member_client(client, user):
+    client.force_login(user)
+    return client
+
+
+def new_job(workspace, **extra) -> ExportJob:
+    return services.export_job_create(workspace=workspace, filters={}, requested_data=["id"],
+                                      **extra)
+
+
+def in_state(job: ExportJob, status: str) -> ExportJob:
+    """Walks a job to a status through the services (success: as the worker records it)."""
+    if status == Status.DRAFT:
+        return job
+    services.export_job_start(job=job)
+    if status == Status.STOPPED:
+        services.export_job_cancel(job=job)
+    elif status == Status.FAILED:
+        services.export_job_fail(job_id=job.id, attempt=job.attempt, reason="Disk on fire")
+    elif status == Status.SUCCESS:
+        ExportJob.objects.filter(id=job.id).update(
+            status=Status.SUCCESS, file_name=f"{job.workspace_id}/{job.id}-1.jsonl",
+            file_size=3, rows_written=1, finished_at=timezone.now(),
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+    job.refresh_from_db()
+    return job
+
+
+# --- The list -------------------------------------------------------------------------------
+
+def test_pages_require_login(client, workspace):
+    job = new_job(workspace)
+    for url in ["/", "/exports/new/", "/exports/preview/", f"/exports/{job.id}/row/",
+                f"/exports/{job.id}/download/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    for url in ["/exports/create/", f"/exports/{job.id}/start/", f"/exports/{job.id}/cancel/"]:
+        response = client.post(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    job.refresh_from_db()
+    assert job.status == Status.DRAFT
+
+
+def test_empty_state_explains_exports_and_offers_request_data(member_client):
+    response = member_client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "No exports yet" in html and "one JSON object per line" in html
+    assert html.count('href="/exports/new/"') == 2  # header button and the empty state's
+    assert 'class="nav-link active" aria-current="page">Exports' in html
+
+
+def test_list_is_newest_first_with_details_and_paginated(member_client, seeded):
+    jobs = []
+    for number in range(21):
+        job = new_job(seeded, description=f"export number {number}", limit=10 + number)
+        ExportJob.objects.filter(id=job.id).update(
+            created_at=timezone.now() - timedelta(minutes=100 - number))
+        jobs.append(job)
+    html = member_client.get("/").content.decode()
+    assert html.index("export number 20") < html.index("export number 19")
+    assert "export number 0<" not in html  # on page 2
+    assert 'title="ID"' in html and "1 field<" in html
+    assert "Page 1 of 2" in html
+    page_two = member_client.get("/?page=2", **HTMX)
+    assert page_two.status_code == 200
+    body = page_two.content.decode()
+    assert "<html" not in body and body.lstrip().startswith('<div id="export-list"')
+    assert "export number 0<" in body and "Page 2 of 2" in body
+
+
+@pytest.mark.parametrize("status, action", [
+    (Status.DRAFT, "Start"), (Status.FAILED, "Start Again"), (Status.STOPPED, "Start Again"),
+    (Status.IN_PROGRESS, "Cancel"), (Status.SUCCESS, "Download"),
+])
+def test_each_status_shows_its_badge_and_only_its_action(member_client, workspace, status,
+                                                         action):
+    job = in_state(new_job(workspace), status)
+    html = member_client.get("/").content.decode()
+    assert f'<span class="badge badge-{status}">{job.get_status_display()}</span>' in html
+    shown = {label for label in ("Start", "Start Again", "Cancel", "Download")
+             if f">{label}</" in html}
+    assert shown == {action}
+    assert ("Disk on fire" in html) == (status == Status.FAILED)
+    assert ('hx-trigger="every 2s"' in html) == (status == Status.IN_PROGRESS)
+
+
+def test_a_running_row_shows_its_progress(member_client, seeded):
+    job = in_state(new_job(seeded, limit=200), Status.IN_PROGRESS)
+    ExportJob.objects.filter(id=job.id).update(rows_written=50)
+    html = member_client.get("/").content.decode()
+    assert '<progress max="200" value="50"' in html
+    assert "50</span> of 200" in html and "25%" in html
+
+
+@pytest.mark.parametrize("plan, data_service, notice", [
+    (Organization.Plan.FREE, True, PLAN_REQUIRED),
+    (Organization.Plan.ENTERPRISE, False, DATA_SERVICE_REQUIRED),
+])
+def test_gates_replace_the_form_with_a_notice(member_client, workspace, settings, plan,
+                                              data_service, notice):
+    Organization.objects.filter(id=workspace.organization_id).update(plan=plan)
+    settings.DATA_SERVICE_ENABLED = data_service
+    index = member_client.get("/").content.decode()
+    assert notice in strip_tags(index) and 'href="/exports/new/"' not in index
+    if plan == Organization.Plan.FREE:
+        assert 'href="mailto:support@portkey.ai"' in index
+    form_page = member_client.get("/exports/new/")
+    assert form_page.status_code == 200
+    assert notice in strip_tags(form_page.content.decode())
+    assert 'action="/exports/create/"' not in form_page.content.decode()
+    created = member_client.post("/exports/create/", {"requested_data": ["id"]})
+    assert created.status_code == 403 and notice in strip_tags(created.content.decode())
+    assert ExportJob.objects.count() == 0
+
+
+# --- Request Data ---------------------------------------------------------------------------
+
+def test_request_data_form_lists_the_catalogue_with_defaults_checked(member_client, seeded):
+    response = member_client.get("/exports/new/")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" in html
+    for field in FIELDS:
+        checkbox = f'name="requested_data" value="{field.name}"'
+        assert checkbox in html and field.description in html
+        assert (f'{checkbox} checked' in html) == (field.name in DEFAULT_FIELD_NAMES)
+    assert 'value="50000"' in html and "At most 50,000 per export." in html
+    for label in ("Last 24 hours", "Last 7 days", "Last 30 days", "Custom"):
+        assert label in html
+    assert 'value="jsonl.gz"' in html
+    partial = member_client.get("/exports/new/", **HTMX).content.decode()
+    assert "<html" not in partial and 'hx-post="/exports/create/"' in partial
+
+
+def test_request_data_prefills_from_the_logs_filters(member_client, seeded):
+    html = member_client.get(
+        "/exports/new/?time_range=custom&created_from=2020-01-01T00:00&ai_model=gpt-4o"
+        "&status_code=200"
+    ).content.decode()
+    assert 'value="custom" id="id_time_range_3" checked' in html
+    assert 'name="created_from" value="2020-01-01T00:00"' in html
+    assert 'type="hidden" name="ai_model" value="gpt-4o"' in html
+    assert 'type="hidden" name="status_code" value="200"' in html
+
+
+def test_preview_counts_matches_rows_and_estimates_size(member_client, seeded):
+    query = "time_range=custom&limit=100&offset=0&requested_data=id&requested_data=cost"
+    response = member_client.get(f"/exports/preview/?{query}", **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="preview"')
+    assert 'data-testid="preview-matches">300<' in html
+    assert 'data-testid="preview-rows">100<' in html
+    assert "about " in html and "KB" in html
+    past_the_end = member_client.get("/exports/preview/?time_range=custom&offset=290"
+                                     "&requested_data=id", **HTMX).content.decode()
+    assert 'data-testid="preview-rows">10<' in past_the_end
+    too_many = member_client.get("/exports/preview/?time_range=custom&limit=50001"
+                                 "&requested_data=id", **HTMX).content.decode()
+    assert "must be at most 50,000 logs per export" in too_many
+    full_page = member_client.get(f"/exports/preview/?{query}")
+    assert b"<html" in full_page.content and b'data-testid="preview-rows">100<' in full_page.content
+
+
+def test_request_export_creates_a_draft_and_redirects(member_client, seeded, user):
+    response = member_client.post("/exports/create/", {
+        "time_range": "7d", "limit": "120", "offset": "5", "requested_data": ["cost", "id"],
+        "description": "  weekly  ", "file_format": "jsonl.gz", "ai_model": "", "status_code": "",
+    })
+    assert response.status_code == 302 and response["Location"] == "/"
+    job = ExportJob.objects.get()
+    assert (job.status, job.limit, job.offset, job.requested_data, job.description, job.format,
+            job.created_by) == (Status.DRAFT, 120, 5, ["id", "cost"], "weekly", "jsonl.gz", user)
+    span = (timezone.datetime.fromisoformat(job.filters["created_at"]["lte"])
+            - timezone.datetime.fromisoformat(job.filters["created_at"]["gte"]))
+    assert span == timedelta(days=7)
+    assert "Export requested" in member_client.get("/").content.decode()
+
+
+def test_request_export_by_htmx_returns_the_new_list_with_the_row_on_top(member_client, seeded):
+    older = new_job(seeded, description="older one")
+    ExportJob.objects.filter(id=older.id).update(created_at=timezone.now() - timedelta(hours=1))
+    response = member_client.post("/exports/create/", {
+        "time_range": "24h", "requested_data": ["id"], "description": "the new one",
+    }, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "Export requested" in html and '<div id="export-list" hx-swap-oob="true">' in html
+    new = ExportJob.objects.get(description="the new one")
+    assert html.index(f'id="export-{new.id}"') < html.index(f'id="export-{older.id}"')
+    assert "is-new" in html
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"requested_data": []}, "requested_data", "choose at least one field"),
+    ({"limit": "50001"}, "limit", "must be at most 50,000 logs per export"),
+    ({"limit": "0"}, "limit", "must be at least 1"),
+    ({"limit": "many"}, "limit", "Enter a whole number."),
+    ({"offset": "-1"}, "offset", "must be 0 or more"),
+    ({"description": "x" * 501}, "description", "must be at most 500 characters"),
+    ({"time_range": "custom", "created_from": "2024-02-01T00:00", "created_to": "2024-01-01T00:00"},
+     "created_from", "must not be after lte"),
+    ({"status_code": "999"}, "status_code", "999"),
+])
+def test_validation_errors_show_next_to_their_field_and_create_nothing(
+    member_client, seeded, data, field, message
+):
+    post = {"time_range": "7d", "requested_data": ["id"], "limit": "10", **data}
+    for extra in ({}, HTMX):
+        response = member_client.post("/exports/create/", post, **extra)
+        assert response.status_code == 422
+        form = response.context["form"]
+        assert any(message in error for error in form.errors[field]), form.errors
+        assert message in response.content.decode().replace("&#x27;", "'")
+    assert ExportJob.objects.count() == 0
+
+
+def test_post_without_csrf_token_is_refused(user, workspace):
+    job = new_job(workspace)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    assert strict.post("/exports/create/", {"requested_data": ["id"]}).status_code == 403
+    assert strict.post(f"/exports/{job.id}/start/").status_code == 403
+    job.refresh_from_db()
+    assert job.status == Status.DRAFT and ExportJob.objects.count() == 1
+    # With the token the page gives, the same post goes through.
+    strict.get("/")
+    token = strict.cookies["csrftoken"].value
+    response = strict.post(f"/exports/{job.id}/start/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == Status.IN_PROGRESS
+
+
+# --- Actions ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, allowed", [
+    (Status.DRAFT, True), (Status.FAILED, True), (Status.STOPPED, True),
+    (Status.IN_PROGRESS, False), (Status.SUCCESS, False),
+])
+def test_start_in_each_state(member_client, workspace, status, allowed):
+    job = in_state(new_job(workspace), status)
+    response = member_client.post(f"/exports/{job.id}/start/", **HTMX)
+    job.refresh_from_db()
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<tr id="export-{job.id}"')
+    if allowed:
+        assert response.status_code == 200 and job.status == Status.IN_PROGRESS
+        assert 'hx-swap-oob="innerHTML:#live-status"' in html and "In progress" in html
+    else:
+        assert response.status_code == 409 and job.status == status
+        assert "only a draft, failed or stopped export can be started" in html
+    plain = member_client.post(f"/exports/{job.id}/start/", follow=True)
+    assert plain.redirect_chain[0][0] == f"/#export-{job.id}"
+    assert "only a draft, failed or stopped export can be started" in plain.content.decode()
+
+
+@pytest.mark.parametrize("status, allowed", [
+    (Status.IN_PROGRESS, True), (Status.DRAFT, False), (Status.FAILED, False),
+    (Status.STOPPED, False), (Status.SUCCESS, False),
+])
+def test_cancel_in_each_state(member_client, workspace, status, allowed):
+    job = in_state(new_job(workspace), status)
+    response = member_client.post(f"/exports/{job.id}/cancel/", **HTMX)
+    job.refresh_from_db()
+    if allowed:
+        assert response.status_code == 200 and job.status == Status.STOPPED
+        assert "Stopped" in response.content.decode()
+    else:
+        assert response.status_code == 409 and job.status == status
+        assert "only an export in progress can be cancelled" in response.content.decode()
+    plain = member_client.post(f"/exports/{job.id}/cancel/", follow=True)
+    assert "only an export in progress can be cancelled" in plain.content.decode()
+
+
+def test_start_behind_a_closed_gate_says_why_and_changes_nothing(member_client, workspace,
+                                                                 settings):
+    job = new_job(workspace)
+    settings.DATA_SERVICE_ENABLED = False
+    response = member_client.post(f"/exports/{job.id}/start/", **HTMX)
+    assert response.status_code == 409
+    assert DATA_SERVICE_REQUIRED in strip_tags(response.content.decode())
+    plain = member_client.post(f"/exports/{job.id}/start/", follow=True)
+    assert plain.status_code == 200 and DATA_SERVICE_REQUIRED in plain.content.decode()
+    job.refresh_from_db()
+    assert job.status == Status.DRAFT
+
+
+def test_row_polls_while_running_and_stops_with_286(member_client, workspace):
+    job = in_state(new_job(workspace), Status.IN_PROGRESS)
+    running = member_client.get(f"/exports/{job.id}/row/", **HTMX)
+    assert running.status_code == 200
+    assert 'hx-trigger="every 2s"' in running.content.decode()
+    assert "live-status" not in running.content.decode()
+    services.export_job_cancel(job=job)
+    finished = member_client.get(f"/exports/{job.id}/row/", **HTMX)
+    html = finished.content.decode()
+    assert finished.status_code == 286
+    assert "every 2s" not in html and 'hx-swap-oob="innerHTML:#live-status"' in html
+    assert "Stopped" in html
+    plain = member_client.get(f"/exports/{job.id}/row/")
+    assert plain.status_code == 302 and plain["Location"] == f"/#export-{job.id}"
+
+
+def test_download_redirects_to_a_fresh_absolute_signed_url(member_client, workspace,
+                                                           export_storage_dir):
+    job = in_state(new_job(workspace), Status.SUCCESS)
+    (export_storage_dir / job.file_name).parent.mkdir(parents=True)
+    (export_storage_dir / job.file_name).write_bytes(b"{}\n")
+    first = member_client.get(f"/exports/{job.id}/download/")
+    assert first.status_code == 302
+    assert first["Location"].startswith("http://testserver/exports/file/")
+    file_response = member_client.get(first["Location"])
+    assert file_response.status_code == 200
+    assert b"".join(file_response.streaming_content) == b"{}\n"
+
+
+@pytest.mark.parametrize("status", [Status.DRAFT, Status.IN_PROGRESS, Status.FAILED,
+                                    Status.STOPPED])
+def test_download_before_success_is_refused_with_a_message(member_client, workspace, status):
+    job = in_state(new_job(workspace), status)
+    response = member_client.get(f"/exports/{job.id}/download/", follow=True)
+    assert response.redirect_chain[0][0] == f"/#export-{job.id}"
+    assert "a file can be downloaded once it has succeeded" in response.content.decode()
+
+
+# --- Tenancy ----------------------------------------------------------------------------------
+
+def test_another_workspaces_export_is_a_404_everywhere(member_client, workspace,
+                                                       other_workspace):
+    theirs = in_state(new_job(other_workspace), Status.IN_PROGRESS)
+    for extra in ({}, HTMX):
+        for url in (f"/exports/{theirs.id}/row/", f"/exports/{theirs.id}/download/"):
+            assert member_client.get(url, **extra).status_code == 404
+        for url in (f"/exports/{theirs.id}/start/", f"/exports/{theirs.id}/cancel/"):
+            assert member_client.post(url, **extra).status_code == 404
+    assert member_client.get("/exports/not-a-uuid/row/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == Status.IN_PROGRESS
+    assert str(theirs.id) not in member_client.get("/").content.decode()
+
+
+def test_a_user_without_a_workspace_sees_a_notice(client, db):
+    from django.contrib.auth import get_user_model
+
+    loner = get_user_model().objects.create_user(username="loner", password="pw-loner-12345")
+    client.force_login(loner)
+    assert "not a member of any workspace" in client.get("/").content.decode()
+    assert client.get("/exports/new/").status_code == 404
+    assert client.post("/exports/create/", {"requested_data": ["id"]}).status_code == 404
+
+
+def test_exports_of_the_chosen_workspace_only(member_client, user, workspace, organization):
+    second = organization.workspaces.create(name="Second", slug="second")
+    Membership.objects.create(user=user, workspace=second)
+    mine = new_job(workspace, description="in main")
+    new_job(second, description="in second")
+    html = member_client.get("/").content.decode()
+    assert "in main" in html and "in second" not in html
+    member_client.post("/workspaces/switch/", {"workspace": str(second.id)})
+    html = member_client.get("/").content.decode()
+    assert "in second" in html and "in main" not in html
+    # Still one of the user's own: its actions work from any of their workspaces.
+    assert member_client.post(f"/exports/{mine.id}/start/").status_code == 302
