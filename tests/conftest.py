@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -126,25 +128,47 @@ class RQWorkers:
         command = [sys.executable, str(ROOT / "manage.py"), "rqworker", self.queue_name]
         if burst:
             command.append("--burst")
+        # Output goes to a file, not a pipe: a long-lived worker nobody reads must not block.
+        log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed with the worker
+            "w+", prefix="rqworker-", suffix=".log", delete=False
+        )
         process = subprocess.Popen(  # noqa: S603 - fixed arguments
             command, env=self.environment(**extra_env), cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,  # its own process group: a kill reaches its work horse too
         )
+        process.log = log
         self.processes.append(process)
         return process
+
+    @staticmethod
+    def output(process: subprocess.Popen, *, timeout: float = 120) -> str:
+        """Waits for a worker to end and returns what it printed."""
+        process.wait(timeout=timeout)
+        process.log.seek(0)
+        return process.log.read()
 
     def run_burst(self, *, timeout: float = 120, **extra_env: str) -> str:
         """Run a burst worker until the queue is empty; returns its output."""
         process = self.start(burst=True, **extra_env)
-        output, _ = process.communicate(timeout=timeout)
+        output = self.output(process, timeout=timeout)
         assert process.returncode == 0, output
         return output
 
     def stop_all(self) -> None:
+        """Ask each worker to stop; one still busy with a job after 10 s is killed."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
+        for process in self.processes:
+            try:
                 process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            process.log.close()
+            os.unlink(process.log.name)
+        self.processes.clear()  # stopping twice (a test, then the fixture) is harmless
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def test_cancel_mid_run_ends_stopped_and_leaves_no_file(workspace, rq_workers,
     wait_for(lambda: ExportJob.objects.get(id=job.id).rows_written > 0, timeout=30,
              message="the worker never reported progress")
     services.export_job_cancel(job=job)
-    output, _ = worker.communicate(timeout=15)  # the worker notices and finishes promptly
+    output = rq_workers.output(worker, timeout=15)  # the worker notices and finishes promptly
     job.refresh_from_db()
     assert job.status == Status.STOPPED, output
     assert 0 < job.rows_written < 4000

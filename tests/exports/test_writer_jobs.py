@@ -55,7 +55,7 @@ def test_a_cancelled_fast_path_export_stops_promptly(workspace, rq_workers, expo
              message="the worker never reported progress")
     services.export_job_cancel(job=job)
     cancelled_at = time.monotonic()
-    output, _ = worker.communicate(timeout=30)
+    output = rq_workers.output(worker, timeout=30)
     assert time.monotonic() - cancelled_at < 3, output  # burst worker exits after the job
     job.refresh_from_db()
     assert job.status == Status.STOPPED, output
