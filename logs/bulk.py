@@ -166,9 +166,17 @@ def bulk_insert_logs(rows: Iterable[dict], *, batch_size: int = 1000) -> int:
         return _copy_insert_logs(rows, batch_size=batch_size)
     written = 0
     with connection.cursor() as cursor:
-        for batch in _made_in_child(lambda: _batches(rows, adapt, batch_size)):
-            cursor.executemany(sql, batch)
-            written += len(batch)
+        # A 64 MiB page cache keeps the indexes being filled in memory; only this connection,
+        # only while it inserts (a reading export process does not need it).
+        cursor.execute("PRAGMA cache_size")
+        previous_cache_size = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -65536")
+        try:
+            for batch in _made_in_child(lambda: _batches(rows, adapt, batch_size)):
+                cursor.executemany(sql, batch)
+                written += len(batch)
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(previous_cache_size)}")
     return written
 
 

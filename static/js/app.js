@@ -30,7 +30,18 @@
     }
   });
 
+  // An inline error speaks of the value that was sent; once the user changes that part of the
+  // form it no longer applies, so it goes (the server checks again on the next submit).
+  function clearStaleErrors(event) {
+    var group = event.target.closest(".form-row, fieldset");
+    if (group && event.target.form) {
+      group.querySelectorAll(".field-error").forEach(function (error) { error.remove(); });
+    }
+  }
+  document.addEventListener("input", clearStaleErrors);
+
   document.addEventListener("change", function (event) {
+    clearStaleErrors(event);
     if (event.target.matches("select[data-autosubmit]")) {
       event.target.form.requestSubmit();
     }

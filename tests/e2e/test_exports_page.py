@@ -71,6 +71,7 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
 
     for name in FIVE_FIELDS:
         page.check(f"input[name=requested_data][value={name}]")
+    assert page.locator("#request-panel .field-error").count() == 0  # fixed: the error goes
     page.fill("#id_description", "Weekly usage review")
     page.wait_for_function(
         "document.querySelector('[data-testid=preview-rows]')?.textContent.trim() === '1,000'"
