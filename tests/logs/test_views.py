@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -43,6 +44,9 @@ def test_newest_first_paginated_and_highlighted_in_the_sidebar(member_client, wo
     assert [log.created_at for log in page_logs] == sorted(
         (log.created_at for log in page_logs), reverse=True)
     assert "60 logs match" in html and "Page 1 of 2" in html
+    older = re.search(r'<a class="button small" href="\?([^"]*)page=2" hx-get="\?\1page=2" '
+                      r'hx-target="#log-list"[^>]*>Older</a>', html)
+    assert older, "no Older link keeping the filters"
     assert 'class="nav-link active" aria-current="page">Logs' in html
     second = member_client.get("/logs/?time_range=30d&page=2", **HTMX)
     assert second.status_code == 200 and b"<html" not in second.content
