@@ -303,7 +303,10 @@ def file_name_for(job: ExportJob) -> str:
 
 def export_job_run(*, job_id, attempt: int) -> str:
     """Write the export's file and mark it success; returns the final status."""
-    job = ExportJob.objects.select_related("workspace").get(id=job_id)
+    job = ExportJob.objects.select_related("workspace").filter(id=job_id).first()
+    if job is None:
+        logger.info("export %s was deleted before a worker took it up", job_id)
+        return "deleted"
     if job.status != Status.IN_PROGRESS or job.attempt != attempt:
         logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
         return job.status

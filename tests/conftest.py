@@ -76,6 +76,24 @@ def redis_url(tmp_path_factory):
     server.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_export_queue():
+    """Every test run enqueues on a queue of its own, never on a developer's `exports` queue.
+
+    Tests that start exports without running a worker leave jobs there; they go at the end.
+    """
+    import django_rq
+
+    name = f"exports-test-session-{uuid.uuid4().hex[:12]}"
+    settings.RQ_QUEUES[name] = dict(settings.RQ_QUEUES[settings.EXPORTS_QUEUE])
+    original, settings.EXPORTS_QUEUE = settings.EXPORTS_QUEUE, name
+    yield name
+    settings.EXPORTS_QUEUE = original
+    if redis_answers(settings.RQ_QUEUES[name]["URL"]):
+        django_rq.get_queue(name).empty()
+    del settings.RQ_QUEUES[name]
+
+
 @pytest.fixture
 def export_queue(redis_url, settings):
     """A queue of this test's own, on the real Redis, so parallel test runs never share work."""

@@ -255,3 +255,10 @@ def test_start_recounts_the_logs_for_the_progress_total(seeded, export_queue,
     with django_capture_on_commit_callbacks(execute=True):
         services.export_job_start(job=job)
     assert job.total_records == 320
+
+
+def test_a_job_deleted_before_the_worker_runs_it_is_skipped(seeded):
+    job = create(seeded)
+    job_id = job.id
+    job.delete()
+    assert services.export_job_run(job_id=job_id, attempt=1) == "deleted"
