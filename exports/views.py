@@ -105,27 +105,27 @@ def _require_workspace(request: HttpRequest):
     return workspace
 
 
+def _render_request(request: HttpRequest, workspace, form: ExportRequestForm, *,
+                    htmx_partial: str, status: int = 200, preview=None) -> HttpResponse:
+    """The Request Data page, or for htmx only the named partial of it."""
+    context = _request_context(request, workspace, form, preview=preview)
+    template = f"exports/request.html#{htmx_partial}" if request.htmx else "exports/request.html"
+    return render(request, template, context, status=status)
+
+
 @require_GET
 @login_required
 def export_new(request: HttpRequest) -> HttpResponse:
-    workspace = _require_workspace(request)
-    form = _request_form_from_query(request)
-    context = _request_context(request, workspace, form)
-    if request.htmx:
-        return render(request, "exports/request.html#request-form", context)
-    return render(request, "exports/request.html", context)
+    return _render_request(request, _require_workspace(request),
+                           _request_form_from_query(request), htmx_partial="request-form")
 
 
 @require_GET
 @login_required
 def export_preview_panel(request: HttpRequest) -> HttpResponse:
     """The preview alone for htmx; without JavaScript, the whole form showing that preview."""
-    workspace = _require_workspace(request)
-    form = ExportRequestForm(request.GET)
-    context = _request_context(request, workspace, form)
-    if request.htmx:
-        return render(request, "exports/request.html#preview", context)
-    return render(request, "exports/request.html", context)
+    return _render_request(request, _require_workspace(request), ExportRequestForm(request.GET),
+                           htmx_partial="preview")
 
 
 @require_POST
@@ -136,22 +136,23 @@ def export_create(request: HttpRequest) -> HttpResponse:
     status = 422
     preview = None
     if form.is_valid():
-        preview = _preview_for(workspace, form)  # before the service's errors mark the form
         try:
             job = services.export_job_create(
                 workspace=workspace, created_by=request.user,
                 **form.service_arguments(now=timezone.now()),
             )
         except ValidationError as error:
+            # Only a refused request shows the form again, so only it needs a preview, made
+            # before the service's errors mark the form invalid.
+            preview = _preview_for(workspace, form)
             form.add_service_errors(error)
         except ExportsUnavailable as error:
             form.add_error(None, error.message)
             status = 403
         else:
             return _created_response(request, workspace, job)
-    context = _request_context(request, workspace, form, preview=preview)
-    template = "exports/request.html#request-form" if request.htmx else "exports/request.html"
-    return render(request, template, context, status=status)
+    return _render_request(request, workspace, form, htmx_partial="request-form",
+                           status=status, preview=preview)
 
 
 def _created_response(request: HttpRequest, workspace, job: ExportJob) -> HttpResponse:
