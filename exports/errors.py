@@ -12,3 +12,15 @@ class InvalidTransition(Exception):
 
 class ExportNotReady(InvalidTransition):
     """The file of an export that has not succeeded, or whose file has expired."""
+
+
+class QueueUnavailable(Exception):
+    """The job queue (Redis) could not be reached; the action can be tried again later.
+
+    The API answers 503 with Retry-After; the page says so next to the button.
+    """
+
+    def __init__(self, message: str, *, retry_after: int = 30):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
