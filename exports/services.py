@@ -258,6 +258,15 @@ def export_job_cancel(*, job: ExportJob) -> ExportJob:
     return job
 
 
+def export_job_delete(*, job: ExportJob) -> None:
+    """Remove an export and its file; a worker still writing it stops at its next checkpoint."""
+    file_name = job.file_name
+    ExportJob.objects.filter(id=job.id).delete()
+    if file_name:
+        # After the row is gone, so a failed file delete never leaves an export without its file.
+        transaction.on_commit(lambda: storage.delete_file(file_name))
+
+
 def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
     """In progress → failed with a reason; False when the run was already cancelled or replaced."""
     now = timezone.now()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
@@ -262,3 +263,25 @@ def test_a_job_deleted_before_the_worker_runs_it_is_skipped(seeded):
     job_id = job.id
     job.delete()
     assert services.export_job_run(job_id=job_id, attempt=1) == "deleted"
+
+
+def test_deleting_an_export_deletes_its_file(
+    seeded, export_storage_dir, django_capture_on_commit_callbacks
+):
+    from exports import storage
+
+    job = services.export_job_create(
+        workspace=seeded, filters={}, requested_data=["id"], limit=5
+    )
+    ExportJob.objects.filter(id=job.id).update(
+        status=ExportJob.Status.SUCCESS, file_name=f"{seeded.id}/{job.id}-1.jsonl"
+    )
+    job.refresh_from_db()
+    storage.export_storage().save(job.file_name, ContentFile(b"{}\n"))
+    assert (export_storage_dir / job.file_name).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.export_job_delete(job=job)
+
+    assert not ExportJob.objects.filter(id=job.id).exists()
+    assert not (export_storage_dir / job.file_name).exists()
