@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Running the app in production: health probes, request logs, limits, start-up checks."""
+
+    name = "ops"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ops import checks  # noqa: F401 - registers the system checks
