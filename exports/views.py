@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.selectors import current_workspace, shell_context
 from exports import services, storage
 from exports.access import ExportsUnavailable, exports_unavailable_reason
+from exports.audit import Action, Actor, recent_events, record_export_event
 from exports.errors import InvalidTransition
 from exports.forms import ExportRequestForm
 from exports.models import ExportJob
@@ -138,7 +139,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             job = services.export_job_create(
-                workspace=workspace, created_by=request.user,
+                workspace=workspace, created_by=request.user, actor=Actor.for_page(request),
                 **form.service_arguments(now=timezone.now()),
             )
         except ValidationError as error:
@@ -204,7 +205,7 @@ def export_row(request: HttpRequest, export_id) -> HttpResponse:
 def export_start(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     try:
-        services.export_job_start(job=job)
+        services.export_job_start(job=job, actor=Actor.for_page(request))
     except (InvalidTransition, ExportsUnavailable) as refusal:
         return _row_response(request, job, error=refusal.message, status=409)
     return _row_response(request, job, note="Export started.", announce=_announcement(job))
@@ -215,7 +216,7 @@ def export_start(request: HttpRequest, export_id) -> HttpResponse:
 def export_cancel(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     try:
-        services.export_job_cancel(job=job)
+        services.export_job_cancel(job=job, actor=Actor.for_page(request))
     except InvalidTransition as refusal:
         return _row_response(request, job, error=refusal.message, status=409)
     return _row_response(request, job, note="Export cancelled.", announce=_announcement(job))
@@ -227,7 +228,7 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     """A fresh signed URL on every click, so a link never goes stale on the page."""
     job = user_export(request, export_id)
     try:
-        url = services.export_job_download_url(job=job)
+        url = services.export_job_download_url(job=job, actor=Actor.for_page(request))
     except InvalidTransition as refusal:
         messages.error(request, refusal.message)
         return redirect(f"{reverse('exports:index')}#export-{job.id}")
@@ -240,7 +241,7 @@ def export_file(request: HttpRequest, token: str) -> FileResponse:
     signed = storage.unsign_download(token)
     if signed is None:
         raise Http404("This download link is invalid or has expired; ask for a new one.")
-    job_id, attempt = signed
+    job_id, attempt, issued_to = signed
     job = (
         ExportJob.objects.select_related("workspace")
         .filter(id=job_id, attempt=attempt, status=ExportJob.Status.SUCCESS)
@@ -248,6 +249,8 @@ def export_file(request: HttpRequest, token: str) -> FileResponse:
     )
     if job is None or not job.file_name:
         raise Http404("This export has no file to download.")
+    record_export_event(job=job, action=Action.DOWNLOADED,
+                        actor=Actor.for_signed_link(request, issued_to))
     response = FileResponse(
         storage.export_storage().open(job.file_name, "rb"),
         as_attachment=True,
@@ -256,3 +259,13 @@ def export_file(request: HttpRequest, token: str) -> FileResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_GET
+@login_required
+def export_activity(request: HttpRequest, export_id) -> HttpResponse:
+    """The export's audit trail: who created, started, cancelled and downloaded it."""
+    job = user_export(request, export_id)
+    context = shell_context(request, job.workspace)
+    context.update(active_nav="exports", job=job, events=recent_events(job))
+    return render(request, "exports/activity.html", context)
