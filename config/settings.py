@@ -304,7 +304,12 @@ LOGGING = {
 # Requests one API key may make per API_RATE_LIMIT_WINDOW seconds (0 = no limit), counted in
 # Redis so that the limit holds across every web process and host.
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600)
+RATE_LIMIT_NAMESPACE = os.environ.get("RATE_LIMIT_NAMESPACE", "ratelimit")  # Redis key prefix
 API_RATE_LIMIT_WINDOW = env_int("API_RATE_LIMIT_WINDOW", 60)
+# Requests with a wrong or revoked key one address may make per window before it gets only 429s
+# (guessing keys), whatever key it tries next.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)
 # Exports one workspace may have in progress at once (0 = no cap).
 EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE = env_int("EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE", 5)
 # Filesystem export storage serves one host only; production says so at start-up unless the

@@ -21,7 +21,8 @@ from exports.access import ensure_exports_available
 from exports.api_auth import authenticate, resolve_workspace
 from exports.api_errors import ApiError, not_found
 from exports.api_http import api_endpoint, json_object, ok
-from exports.api_representations import export_item, export_summary, timestamp
+from exports.api_representations import export_activity, export_item, export_summary, timestamp
+from exports.audit import Actor
 from exports.filters import split_paging
 from exports.models import ExportJob
 
@@ -81,6 +82,7 @@ def create_export(request: HttpRequest) -> JsonResponse:
         description=body.get("description", ""),
         file_format=body.get("format"),
         created_by_api_key=api_key,
+        actor=Actor.for_api(request, api_key),
         **size_of_export(body),
     )
     job.workspace = workspace
@@ -103,7 +105,7 @@ def retrieve_export(request: HttpRequest, export_id: str) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     job = export_for(request, api_key, export_id)
     ensure_exports_available(job.workspace.organization)
-    return ok(export_item(job))
+    return ok({**export_item(job), "activity": export_activity(job)})
 
 
 def update_export(request: HttpRequest, export_id: str) -> JsonResponse:
@@ -134,14 +136,14 @@ def update_export(request: HttpRequest, export_id: str) -> JsonResponse:
 def start_export(request: HttpRequest, export_id: str) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     job = export_for(request, api_key, export_id)
-    services.export_job_start(job=job)
+    services.export_job_start(job=job, actor=Actor.for_api(request, api_key))
     return ok({"message": "export started", "object": "export"})
 
 
 def cancel_export(request: HttpRequest, export_id: str) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     job = export_for(request, api_key, export_id)
-    services.export_job_cancel(job=job)
+    services.export_job_cancel(job=job, actor=Actor.for_api(request, api_key))
     return ok({"message": "export cancelled", "object": "export"})
 
 
@@ -149,7 +151,9 @@ def download_export(request: HttpRequest, export_id: str) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     job = export_for(request, api_key, export_id)
     ensure_exports_available(job.workspace.organization)
-    url = request.build_absolute_uri(services.export_job_download_url(job=job))
+    url = request.build_absolute_uri(
+        services.export_job_download_url(job=job, actor=Actor.for_api(request, api_key))
+    )
     expires_at = timezone.now() + timedelta(seconds=settings.EXPORTS_DOWNLOAD_URL_TTL)
     return ok({"signed_url": url, "url": url, "expires_at": timestamp(expires_at)})
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.api_keys import KeyRejected, authenticate_api_key, workspaces_of
 from accounts.models import ApiKey, Workspace
 from exports.api_errors import ApiError
+from ops.client_address import client_address
+from ops.rate_limit import RateLimited, count, over_budget, spend
 
 API_KEY_HEADER = "x-portkey-api-key"
 
@@ -31,14 +34,40 @@ def authenticate(request: HttpRequest, *, scope: str) -> ApiKey:
             "Authorization: Bearer <key>", code="missing_api_key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    failures = {"budget": f"api-key-failures:{client_address(request)}",
+                "limit": settings.API_AUTH_FAILURE_LIMIT,
+                "window": settings.API_AUTH_FAILURE_WINDOW}
+    wait = over_budget(**failures)
+    if wait:
+        raise ApiError(429, "too many requests with a wrong API key from this address; try "
+                       f"again in {wait} seconds", code="rate_limited",
+                       headers={"Retry-After": str(wait)})
     try:
         api_key = authenticate_api_key(raw_key)
     except KeyRejected as rejected:
+        # This answer is still the 401; the requests after the limit are refused above.
+        if failures["limit"] > 0:
+            count(budget=failures["budget"], window=failures["window"])
         raise ApiError(401, rejected.message, code=rejected.code,
                        headers={"WWW-Authenticate": "Bearer"}) from None
+    request.api_key_prefix = api_key.prefix  # for the request log
+    enforce_rate_limit(api_key)
     if not api_key.has_scope(scope):
         raise ApiError(403, f"this API key lacks the {scope} scope", code="missing_scope")
     return api_key
+
+
+def enforce_rate_limit(api_key: ApiKey) -> None:
+    """API_RATE_LIMIT requests per API_RATE_LIMIT_WINDOW seconds per key, on every host."""
+    try:
+        spend(budget=f"api-key:{api_key.prefix}", limit=settings.API_RATE_LIMIT,
+              window=settings.API_RATE_LIMIT_WINDOW)
+    except RateLimited as limited:
+        raise ApiError(
+            429, f"rate limit reached: this API key may make {limited.limit} requests per "
+            f"{limited.window} seconds; try again in {limited.retry_after} seconds",
+            code="rate_limited", headers={"Retry-After": str(limited.retry_after)},
+        ) from None
 
 
 def _matches(workspace: Workspace, reference: str) -> bool:

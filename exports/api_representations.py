@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from exports.audit import recent_events
 from exports.filters import format_timestamp
 from exports.models import ExportJob
 
@@ -52,3 +53,12 @@ def export_item(job: ExportJob) -> dict:
 def export_summary(job: ExportJob) -> dict:
     """What create and update answer: the id and how many logs the export will hold."""
     return {"id": str(job.id), "total": job.total_records, "object": "export"}
+
+
+def export_activity(job: ExportJob) -> list[dict]:
+    """The export's audit trail, newest first: who did what, when, through what, from where."""
+    return [
+        {"action": event.action, "actor": event.actor, "channel": event.channel,
+         "ip_address": event.ip_address, "attempt": event.attempt, "at": timestamp(event.at)}
+        for event in recent_events(job)
+    ]

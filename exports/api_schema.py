@@ -21,7 +21,7 @@ from exports.filters import (
     RANGE_FILTERS,
     SPEC_FILTERS,
 )
-from exports.models import ExportJob
+from exports.models import ExportEvent, ExportJob
 from logs.ingestion import MAX_LOGS_PER_REQUEST
 
 REF = "#/components/schemas/"
@@ -154,7 +154,17 @@ def export_item_schema() -> Schema:
         "started_at": _nullable(stamp), "finished_at": _nullable(stamp),
         "expires_at": _nullable(stamp),
     }
-    return {"type": "object", "properties": properties, "required": list(properties)}
+    activity = {
+        "type": "array", "description": "Audit trail, newest first (retrieve only)",
+        "items": {"type": "object", "properties": {
+            "action": {"type": "string", "enum": list(ExportEvent.Action.values)},
+            "actor": {**text, "description": "User name or 'API key <prefix>'"},
+            "channel": {"type": "string", "enum": list(ExportEvent.Channel.values)},
+            "ip_address": _nullable(text), "attempt": {"type": "integer"}, "at": stamp,
+        }},
+    }
+    return {"type": "object", "properties": {**properties, "activity": activity},
+            "required": list(properties)}
 
 
 def export_request_schema(*, required: list[str]) -> Schema:

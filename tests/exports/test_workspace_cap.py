@@ -56,3 +56,14 @@ def test_the_page_says_so_on_the_row(client, user, seeded, settings):
     assert CAP_MESSAGE in row.content.decode()
     plain = client.post(f"/exports/{third.id}/start/", follow=True)
     assert CAP_MESSAGE in plain.content.decode()
+
+
+def test_the_api_says_so_in_its_error_shape(seeded, settings):
+    from tests.api.conftest import ApiClient, assert_error, issue_key
+
+    settings.EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE = 2
+    first, second, third = drafts(seeded, 3)
+    services.export_job_start(job=first)
+    services.export_job_start(job=second)
+    api = ApiClient(issue_key(seeded)[1])
+    assert_error(api.post(f"/v1/logs/exports/{third.id}/start"), 409, contains=CAP_MESSAGE)
