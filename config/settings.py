@@ -260,6 +260,9 @@ STORAGES = {
 # --- The export feature -----------------------------------------------------------------------
 EXPORTS_MAX_LOGS_PER_JOB = env_int("EXPORTS_MAX_LOGS_PER_JOB", 50_000)
 EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
+# S3: download links point at the app, which records the fetch and redirects to S3's presigned
+# URL; off, links are S3's presigned URLs (fetches then show only in S3's own access logs).
+EXPORTS_S3_DOWNLOAD_VIA_APP = env_bool("EXPORTS_S3_DOWNLOAD_VIA_APP", True)
 EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)

@@ -165,12 +165,23 @@ def unsign_download(token: str) -> tuple[str, int, str] | None:
 
 def signed_download_url(*, name: str, job_id: str, attempt: int, download_name: str,
                         file_format: str, issued_to: str = "") -> str:
-    """A short-lived URL; relative (served by our file view) for the filesystem, absolute for S3."""
+    """A short-lived URL: relative, to our file view, for the filesystem and (unless
+    EXPORTS_S3_DOWNLOAD_VIA_APP is off) for S3, where the view records the fetch in the audit
+    trail and redirects to a presigned URL; otherwise S3's presigned URL itself."""
     storage = export_storage()
-    if isinstance(storage, FileSystemStorage):
+    if isinstance(storage, FileSystemStorage) or settings.EXPORTS_S3_DOWNLOAD_VIA_APP:
         token = sign_download(job_id=job_id, attempt=attempt, issued_to=issued_to)
         return reverse("exports:file", args=[token])
-    return storage.url(
+    return presigned_url(name=name, download_name=download_name, file_format=file_format)
+
+
+def serves_files_itself() -> bool:
+    return isinstance(export_storage(), FileSystemStorage)
+
+
+def presigned_url(*, name: str, download_name: str, file_format: str) -> str:
+    """S3's own short-lived link to the object, with the download name and type."""
+    return export_storage().url(
         name,
         parameters={
             "ResponseContentDisposition": f'attachment; filename="{download_name}"',

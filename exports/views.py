@@ -236,8 +236,9 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
 
 
 @require_GET
-def export_file(request: HttpRequest, token: str) -> FileResponse:
-    """Serves a filesystem export to the holder of a fresh signed token (as S3 presigns)."""
+def export_file(request: HttpRequest, token: str) -> HttpResponse:
+    """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
+    fetch goes into the audit trail under the user or key the link was issued to."""
     signed = storage.unsign_download(token)
     if signed is None:
         raise Http404("This download link is invalid or has expired; ask for a new one.")
@@ -251,6 +252,12 @@ def export_file(request: HttpRequest, token: str) -> FileResponse:
         raise Http404("This export has no file to download.")
     record_export_event(job=job, action=Action.DOWNLOADED,
                         actor=Actor.for_signed_link(request, issued_to))
+    if not storage.serves_files_itself():
+        # S3: recorded here, then fetched from S3 itself through its own short-lived link.
+        response = redirect(storage.presigned_url(
+            name=job.file_name, download_name=job.download_name(), file_format=job.format))
+        response["Cache-Control"] = "private, no-store"
+        return response
     response = FileResponse(
         storage.export_storage().open(job.file_name, "rb"),
         as_attachment=True,

@@ -100,9 +100,19 @@ def test_serve_runs_gunicorn_and_workers_on_postgresql_redis_and_s3(
         assert item["status"] == "success", item
         link = requests.get(f"{base}/v1/logs/exports/{export_id}/download", headers=headers,
                             timeout=30).json()["signed_url"]
-        assert link.startswith(s3_server)
-        body = requests.get(link, timeout=30)
+        # The link is the app's: it records the fetch, then sends the client on to S3.
+        # https: the app believes the proxy's X-Forwarded-Proto; the test has no TLS proxy.
+        assert link.startswith(f"https://127.0.0.1:{port}/exports/file/")
+        redirect = requests.get(link.replace("https://", "http://", 1), headers=PROXY_HEADERS,
+                                allow_redirects=False, timeout=30)
+        assert redirect.status_code == 302
+        assert redirect.headers["Location"].startswith(s3_server)
+        body = requests.get(redirect.headers["Location"], timeout=30)
         assert body.status_code == 200 and body.text.count("\n") == 120
+        activity = requests.get(f"{base}/v1/logs/exports/{export_id}", headers=headers,
+                                timeout=10).json()["activity"]
+        assert [(entry["action"], entry["channel"]) for entry in activity[:2]] == [
+            ("downloaded", "signed_url"), ("download_link", "api")]
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=60)
@@ -110,7 +120,8 @@ def test_serve_runs_gunicorn_and_workers_on_postgresql_redis_and_s3(
     assert "serving: role=all, web=gunicorn, export workers=1, database=postgresql" in text
     assert "Listening at: http://127.0.0.1:" in text  # gunicorn
     assert "stopped" in text
-    assert raw_key not in text and link.split("?", 1)[1] not in text
+    assert raw_key not in text and link.rsplit("/file/", 1)[1] not in text
+    assert redirect.headers["Location"].split("?", 1)[1] not in text
     assert not answers(f"{base}/healthz")
     # Structured request logs: one JSON line per request, each with its request id.
     logged = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
