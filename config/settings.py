@@ -52,6 +52,8 @@ if PRODUCTION:
 
 # Production always has SECRET_KEY (checked above); only development falls back to a local one.
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
+# Earlier keys, still accepted for signatures while a new SECRET_KEY rolls out to every host.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
