@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "accounts",
     "logs",
     "exports",
+    "api",
+    "devstack",
 ]
 
 MIDDLEWARE = [

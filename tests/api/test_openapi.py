@@ -15,10 +15,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.models import API_KEY_SCOPES
+from api.openapi import openapi_document
 from exports import services
-from exports.api_schema import openapi_document
 from exports.fields import ACCEPTED_NAMES, FIELDS
-from exports.filters import KNOWN_FILTERS, PAGING_KEYS, SPEC_FILTERS
+from logs.filters import KNOWN_FILTERS, PAGING_KEYS, SPEC_FILTERS
 from tests.api.conftest import issue_key
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.urls import re_path
 
-from exports import api, api_docs
-from exports.api_http import unknown_endpoint
-from logs import api as logs_api
+from api import docs as api_docs
+from api import exports as api
+from api import logs as logs_api
+from api.http import unknown_endpoint
 
 app_name = "api"
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from accounts.api_keys import KeyRejected, authenticate_api_key, workspaces_of
 from accounts.models import ApiKey, Workspace
-from exports.api_errors import ApiError
+from api.errors import ApiError
 
 API_KEY_HEADER = "x-portkey-api-key"
 

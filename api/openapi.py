@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of the REST API, built from the field catalogue and the filter module.
 
-Field names, aliases and filter keys are read from exports.fields and exports.filters, so the
+Field names, aliases and filter keys are read from exports.fields and logs.filters, so the
 document cannot drift from what the server accepts.
 """
 
@@ -12,16 +12,15 @@ from django.conf import settings
 
 from accounts.models import API_KEY_SCOPES
 from exports.fields import ACCEPTED_NAMES, ALIASES, FIELDS
-from exports.filters import (
+from exports.models import ExportJob
+from logs.filters import (
     DECIMAL_RANGES,
     MAX_COST,
     MAX_INTEGER,
-    MAX_PAGE_SIZE,
     NAME_FILTERS,
     RANGE_FILTERS,
     SPEC_FILTERS,
 )
-from exports.models import ExportJob
 from logs.ingestion import MAX_LOGS_PER_REQUEST
 
 REF = "#/components/schemas/"
@@ -42,7 +41,7 @@ FILTER_DESCRIPTIONS = {
     "ai_org_model": "provider__model pairs, e.g. \"openai__gpt-4o, anthropic__claude-2.1\".",
     "status_code": "HTTP status code(s): one, a comma-separated string, or an array.",
     "metadata": "Metadata key: value pairs; every pair must match.",
-    "page_size": f"Public-spec paging: logs per export (1 to {MAX_PAGE_SIZE:,}); "
+    "page_size": "Public-spec paging: logs per export (1 to EXPORTS_MAX_LOGS_PER_JOB); "
                  "becomes the export's limit.",
     "current_page": "Public-spec paging, from 0: offset = current_page × page_size.",
 }
@@ -107,7 +106,8 @@ def filters_schema() -> Schema:
             properties[name] = {"type": "number" if decimal else "integer", "minimum": 0,
                                 "maximum": MAX_COST if decimal else MAX_INTEGER,
                                 "description": f"Public-spec name of {target}.{bound}."}
-    properties["page_size"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+    properties["page_size"] = {"type": "integer", "minimum": 1,
+                               "maximum": settings.EXPORTS_MAX_LOGS_PER_JOB}
     properties["current_page"] = {"type": "integer", "minimum": 0}
     for key, text in FILTER_DESCRIPTIONS.items():
         properties[key] = {**properties[key], "description": text}

@@ -1,4 +1,6 @@
-"""Parsing and applying export filters, for the page, the API, the preview and the writer alike.
+"""The log query: both filter dialects, their normal form, and applying it to Log rows.
+
+Used alike by the Logs page, the export page and API, the preview and the export writer.
 
 A filter dict is normalised once, when an export is created or updated, and stored in that form;
 everything downstream reads only the normalised form.
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
@@ -125,7 +128,6 @@ SPEC_FILTERS: dict[str, tuple[str, str | None]] = {
 UNSUPPORTED_SPEC_FILTERS = ("weighted_feedback_min", "weighted_feedback_max", "virtual_keys")
 # Paging of the public spec: not a filter, it becomes the export's limit and offset.
 PAGING_KEYS = ("page_size", "current_page")
-MAX_PAGE_SIZE = 50_000
 # The largest value an integer column (tokens, an export's offset) holds on every database.
 MAX_INTEGER = 2**31 - 1
 MAX_COST = 10**13  # cost is numeric(20, 6)
@@ -301,8 +303,9 @@ def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
     limit = offset = None
     if raw.get("page_size") is not None:
         limit = _paging_number(raw["page_size"], field="filters.page_size")
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValidationError({"filters.page_size": f"must be 1 to {MAX_PAGE_SIZE:,}"})
+        cap = settings.EXPORTS_MAX_LOGS_PER_JOB  # page_size becomes an export's limit
+        if not 1 <= limit <= cap:
+            raise ValidationError({"filters.page_size": f"must be 1 to {cap:,}"})
     if raw.get("current_page") is not None:
         page = _paging_number(raw["current_page"], field="filters.current_page")
         if page < 0:

@@ -6,7 +6,6 @@ the API's status codes (422 invalid values, 409 wrong state, 403 closed gates).
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +13,15 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from accounts.api_keys import workspaces_of
 from accounts.models import ApiKey
-from exports import services
+from api.auth import authenticate, resolve_workspace
+from api.errors import ApiError, not_found
+from api.http import api_endpoint, json_object, ok
+from api.representations import export_item, export_summary, timestamp
+from exports import selectors, services
 from exports.access import ensure_exports_available
-from exports.api_auth import authenticate, resolve_workspace
-from exports.api_errors import ApiError, not_found
-from exports.api_http import api_endpoint, json_object, ok
-from exports.api_representations import export_item, export_summary, timestamp
-from exports.filters import split_paging
 from exports.models import ExportJob
+from logs.filters import split_paging
 
 EXPORT_SCOPE = "logs.export"
 CREATE_FIELDS = ("workspace_id", "filters", "requested_data", "description", "limit", "offset",
@@ -54,17 +52,9 @@ def size_of_export(body: dict) -> dict[str, Any]:
 
 def export_for(request: HttpRequest, api_key: ApiKey, export_id: str) -> ExportJob:
     """The key's export of this id; 404 for ids of other tenants, as for ids that do not exist."""
-    try:
-        wanted = uuid.UUID(export_id)
-    except ValueError:
-        raise not_found("export") from None
-    job = (
-        ExportJob.objects.select_related("workspace", "workspace__organization")
-        .filter(id=wanted, workspace__in=workspaces_of(api_key))
-        .first()
-    )
-    named = request.GET.get("workspace_id")
-    if job is None or (named and named not in (str(job.workspace_id), job.workspace.slug)):
+    job = selectors.api_key_export(api_key=api_key, export_id=export_id,
+                                   workspace_reference=request.GET.get("workspace_id"))
+    if job is None:
         raise not_found("export")
     return job
 
@@ -74,7 +64,6 @@ def create_export(request: HttpRequest) -> JsonResponse:
     body = json_object(request)
     refuse_unknown_fields(body, CREATE_FIELDS)
     workspace = resolve_workspace(api_key, body.get("workspace_id"))
-    ensure_exports_available(workspace.organization)
     job = services.export_job_create(
         workspace=workspace,
         requested_data=body.get("requested_data"),
@@ -90,8 +79,7 @@ def create_export(request: HttpRequest) -> JsonResponse:
 def list_exports(request: HttpRequest) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     workspace = resolve_workspace(api_key, request.GET.get("workspace_id"))
-    ensure_exports_available(workspace.organization)
-    jobs = ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+    jobs = selectors.open_workspace_exports(workspace=workspace)
     data = []
     for job in jobs[:LIST_LIMIT]:
         job.workspace = workspace
@@ -102,7 +90,7 @@ def list_exports(request: HttpRequest) -> JsonResponse:
 def retrieve_export(request: HttpRequest, export_id: str) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     job = export_for(request, api_key, export_id)
-    ensure_exports_available(job.workspace.organization)
+    ensure_exports_available(job.workspace.organization)  # a read: no service to gate it
     return ok(export_item(job))
 
 
@@ -113,10 +101,6 @@ def update_export(request: HttpRequest, export_id: str) -> JsonResponse:
     refuse_unknown_fields(body, UPDATE_FIELDS)
     if body.get("workspace_id") not in (None, "", str(job.workspace_id), job.workspace.slug):
         raise not_found("export")
-    ensure_exports_available(job.workspace.organization)
-    if job.status != ExportJob.Status.DRAFT:
-        raise ApiError(409, f"only a draft export can be changed; this one is {job.status}",
-                       code="invalid_state")
     changes = {name: body[name] for name in ("requested_data", "description") if name in body}
     if "format" in body:
         changes["file_format"] = body["format"]
@@ -148,7 +132,6 @@ def cancel_export(request: HttpRequest, export_id: str) -> JsonResponse:
 def download_export(request: HttpRequest, export_id: str) -> JsonResponse:
     api_key = authenticate(request, scope=EXPORT_SCOPE)
     job = export_for(request, api_key, export_id)
-    ensure_exports_available(job.workspace.organization)
     url = request.build_absolute_uri(services.export_job_download_url(job=job))
     expires_at = timezone.now() + timedelta(seconds=settings.EXPORTS_DOWNLOAD_URL_TTL)
     return ok({"signed_url": url, "url": url, "expires_at": timestamp(expires_at)})

@@ -12,8 +12,8 @@ from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from api.errors import ApiError, error_response, from_validation_error
 from exports.access import ExportsUnavailable
-from exports.api_errors import ApiError, error_response, from_validation_error
 from exports.errors import InvalidTransition
 
 logger = logging.getLogger(__name__)

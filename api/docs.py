@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from exports.api_schema import openapi_document as build_document
+from api.openapi import openapi_document as build_document
 from exports.fields import FIELDS
 
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")

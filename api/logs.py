@@ -7,10 +7,10 @@ import uuid
 from django.http import HttpRequest, JsonResponse
 
 from accounts.api_keys import workspaces_of
-from exports.api_auth import authenticate, resolve_workspace
-from exports.api_errors import not_found
-from exports.api_http import api_endpoint, json_body, ok
-from exports.filters import format_timestamp
+from api.auth import authenticate, resolve_workspace
+from api.errors import not_found
+from api.http import api_endpoint, json_body, ok
+from logs.filters import format_timestamp
 from logs.ingestion import insert_custom_logs
 from logs.models import Log
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from exports.filters import format_timestamp
 from exports.models import ExportJob
+from logs.filters import format_timestamp
 
 
 def timestamp(value: datetime | None) -> str | None:
