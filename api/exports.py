@@ -1,144 +1,144 @@
 """REST endpoints for log exports under /v1/logs/exports, as the public Portkey SDK calls them.
 
-Views only parse, authorise and call exports.services; api_http turns the services' errors into
-the API's status codes (422 invalid values, 409 wrong state, 403 closed gates).
+Operations only parse, authorise and call exports.selectors / exports.services; the services
+own every gate and every check of a value, api.errors turns what they raise into the API's
+status codes (422 invalid values, 409 wrong state, 403 closed gates, 503 queue unreachable).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.utils import timezone
+from ninja import Router
 
-from accounts.models import ApiKey
-from api.auth import authenticate, resolve_workspace
+from api.auth import key_auth, resolve_workspace
 from api.errors import ApiError, not_found
-from api.http import api_endpoint, json_object, ok
-from api.representations import export_item, export_summary, timestamp
+from api.schemas import (
+    CreateExportRequest,
+    DownloadLogsResponse,
+    ExportItem,
+    ExportListResponse,
+    ExportRequest,
+    ExportTaskResponse,
+    UpdateExportRequest,
+    UpdateExportResponse,
+)
 from exports import selectors, services
-from exports.access import ensure_exports_available
 from exports.models import ExportJob
 from logs.filters import split_paging
 
 EXPORT_SCOPE = "logs.export"
-CREATE_FIELDS = ("workspace_id", "filters", "requested_data", "description", "limit", "offset",
-                 "format")
-UPDATE_FIELDS = CREATE_FIELDS
 LIST_LIMIT = 1000
+# The errors each kind of operation can answer besides 401/403/404/405/500 (api.v1 documents
+# them all in the one error shape).
+WITH_BODY = (400, 413, 415, 422)
+
+def documented(*errors: int) -> dict:
+    return {"x-errors": errors, "x-scope": EXPORT_SCOPE}
 
 
-def refuse_unknown_fields(body: dict, known: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(known))
-    if unknown:
-        raise ApiError(422, f"{unknown[0]}: is not a known field; use {', '.join(known)}",
-                       code="invalid_value", field=unknown[0])
+router = Router(auth=key_auth(EXPORT_SCOPE), tags=["Logs Export"])
 
 
-def size_of_export(body: dict) -> dict[str, Any]:
+def export_slice(payload: ExportRequest) -> dict:
     """filters, limit and offset, with the spec's filters.page_size / current_page folded in."""
-    filters, page_limit, page_offset = split_paging(body.get("filters"))
-    sizes: dict[str, Any] = {"filters": filters}
-    for name, from_page in (("limit", page_limit), ("offset", page_offset)):
-        if from_page is not None and body.get(name) is not None:
-            source = "page_size" if name == "limit" else "current_page"
-            raise ApiError(422, f"{name}: give either {name} or filters.{source}, not both",
-                           code="invalid_value", field=name)
-        sizes[name] = from_page if from_page is not None else body.get(name)
-    return sizes
+    filters, limit, offset = split_paging(payload.filters, limit=payload.limit,
+                                          offset=payload.offset)
+    return {"filters": filters, "limit": limit, "offset": offset}
 
 
-def export_for(request: HttpRequest, api_key: ApiKey, export_id: str) -> ExportJob:
+def export_for(request: HttpRequest, export_id: str) -> ExportJob:
     """The key's export of this id; 404 for ids of other tenants, as for ids that do not exist."""
-    job = selectors.api_key_export(api_key=api_key, export_id=export_id,
+    job = selectors.api_key_export(api_key=request.auth, export_id=export_id,
                                    workspace_reference=request.GET.get("workspace_id"))
     if job is None:
         raise not_found("export")
     return job
 
 
-def create_export(request: HttpRequest) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    body = json_object(request)
-    refuse_unknown_fields(body, CREATE_FIELDS)
-    workspace = resolve_workspace(api_key, body.get("workspace_id"))
+def _summary(job: ExportJob) -> dict:
+    return {"id": job.id, "total": job.total_records}
+
+
+@router.post("/logs/exports", response=UpdateExportResponse, summary="Create an export (a draft)",
+             description="`total` is the number of logs the export will contain.",
+             openapi_extra=documented(*WITH_BODY))
+def create_export(request: HttpRequest, payload: CreateExportRequest):
+    workspace = resolve_workspace(request.auth, payload.workspace_id)
     job = services.export_job_create(
         workspace=workspace,
-        requested_data=body.get("requested_data"),
-        description=body.get("description", ""),
-        file_format=body.get("format"),
-        created_by_api_key=api_key,
-        **size_of_export(body),
+        requested_data=payload.requested_data,
+        description=payload.description if payload.description is not None else "",
+        file_format=payload.format,
+        created_by_api_key=request.auth,
+        **export_slice(payload),
     )
-    job.workspace = workspace
-    return ok(export_summary(job))
+    return _summary(job)
 
 
-def list_exports(request: HttpRequest) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    workspace = resolve_workspace(api_key, request.GET.get("workspace_id"))
+@router.get("/logs/exports", response=ExportListResponse,
+            summary="List the workspace's exports", openapi_extra=documented(422))
+def list_exports(request: HttpRequest, workspace_id: str | None = None):
+    workspace = resolve_workspace(request.auth, workspace_id)
     jobs = selectors.open_workspace_exports(workspace=workspace)
-    data = []
-    for job in jobs[:LIST_LIMIT]:
-        job.workspace = workspace
-        data.append(export_item(job))
-    return ok({"object": "list", "total": jobs.count(), "data": data})
+    data = list(jobs.select_related("workspace")[:LIST_LIMIT])
+    return {"total": jobs.count(), "data": data}
 
 
-def retrieve_export(request: HttpRequest, export_id: str) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    job = export_for(request, api_key, export_id)
-    ensure_exports_available(job.workspace.organization)  # a read: no service to gate it
-    return ok(export_item(job))
+@router.get("/logs/exports/{exportId}", response=ExportItem, summary="Get an export",
+            openapi_extra=documented())
+def retrieve_export(request: HttpRequest, exportId: str,  # noqa: N803 (the spec's name)
+                    workspace_id: str | None = None):
+    return selectors.open_export(export_for(request, exportId))
 
 
-def update_export(request: HttpRequest, export_id: str) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    job = export_for(request, api_key, export_id)
-    body = json_object(request)
-    refuse_unknown_fields(body, UPDATE_FIELDS)
-    if body.get("workspace_id") not in (None, "", str(job.workspace_id), job.workspace.slug):
+@router.put("/logs/exports/{exportId}", response=UpdateExportResponse,
+            summary="Change a draft export", openapi_extra=documented(*WITH_BODY, 409))
+def update_export(request: HttpRequest, exportId: str,  # noqa: N803
+                  payload: UpdateExportRequest, workspace_id: str | None = None):
+    job = export_for(request, exportId)
+    given = payload.model_fields_set
+    if payload.workspace_id not in (None, "", str(job.workspace_id), job.workspace.slug):
         raise not_found("export")
-    changes = {name: body[name] for name in ("requested_data", "description") if name in body}
-    if "format" in body:
-        changes["file_format"] = body["format"]
-    if "filters" in body or "limit" in body or "offset" in body:
-        sizes = size_of_export(body)
+    changes = {name: getattr(payload, name) for name in ("requested_data", "description")
+               if name in given}
+    if "format" in given:
+        changes["file_format"] = payload.format
+    if given & {"filters", "limit", "offset"}:
+        sizes = export_slice(payload)
         changes.update({name: value for name, value in sizes.items()
-                        if name in body or (name != "filters" and value is not None)})
+                        if name in given or (name != "filters" and value is not None)})
     if not changes:
         raise ApiError(422, "nothing to change: give filters, requested_data or description",
                        code="invalid_value")
-    job = services.export_job_update(job=job, **changes)
-    return ok(export_summary(job))
+    return _summary(services.export_job_update(job=job, **changes))
 
 
-def start_export(request: HttpRequest, export_id: str) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    job = export_for(request, api_key, export_id)
-    services.export_job_start(job=job)
-    return ok({"message": "export started", "object": "export"})
+@router.post("/logs/exports/{exportId}/start", response=ExportTaskResponse,
+             summary="Start an export", openapi_extra=documented(409, 503))
+def start_export(request: HttpRequest, exportId: str,  # noqa: N803
+                 workspace_id: str | None = None):
+    services.export_job_start(job=export_for(request, exportId))
+    return {"message": "export started"}
 
 
-def cancel_export(request: HttpRequest, export_id: str) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    job = export_for(request, api_key, export_id)
-    services.export_job_cancel(job=job)
-    return ok({"message": "export cancelled", "object": "export"})
+@router.post("/logs/exports/{exportId}/cancel", response=ExportTaskResponse,
+             summary="Cancel an export in progress", openapi_extra=documented(409))
+def cancel_export(request: HttpRequest, exportId: str,  # noqa: N803
+                  workspace_id: str | None = None):
+    services.export_job_cancel(job=export_for(request, exportId))
+    return {"message": "export cancelled"}
 
 
-def download_export(request: HttpRequest, export_id: str) -> JsonResponse:
-    api_key = authenticate(request, scope=EXPORT_SCOPE)
-    job = export_for(request, api_key, export_id)
+@router.get("/logs/exports/{exportId}/download", response=DownloadLogsResponse,
+            summary="A signed download URL of a finished export",
+            openapi_extra=documented(409))
+def download_export(request: HttpRequest, exportId: str,  # noqa: N803
+                    workspace_id: str | None = None):
+    job = export_for(request, exportId)
     url = request.build_absolute_uri(services.export_job_download_url(job=job))
     expires_at = timezone.now() + timedelta(seconds=settings.EXPORTS_DOWNLOAD_URL_TTL)
-    return ok({"signed_url": url, "url": url, "expires_at": timestamp(expires_at)})
-
-
-exports_collection = api_endpoint(get=list_exports, post=create_export)
-export_detail = api_endpoint(get=retrieve_export, put=update_export)
-export_start = api_endpoint(post=start_export)
-export_cancel = api_endpoint(post=cancel_export)
-export_download = api_endpoint(get=download_export)
+    return {"signed_url": url, "url": url, "expires_at": expires_at}

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "logs",
     "exports",
+    "ninja",
     "api",
     "devstack",
 ]

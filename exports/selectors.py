@@ -27,6 +27,12 @@ def open_workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:
     return workspace_exports(workspace=workspace)
 
 
+def open_export(job: ExportJob) -> ExportJob:
+    """The export itself, for callers that may only read while exports are open (the API)."""
+    ensure_exports_available(job.workspace.organization)
+    return job
+
+
 def user_export(*, user, export_id) -> ExportJob | None:
     """An export of one of the user's workspaces, or None."""
     return (

@@ -292,13 +292,15 @@ def _paging_number(value: Any, *, field: str) -> int:
     return value
 
 
-def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
+def split_paging(raw: Any, *, limit: Any = None, offset: Any = None) -> tuple[Any, Any, Any]:
     """The public spec's page_size / current_page out of a filter dict, as (filters, limit, offset).
 
-    current_page counts from 0, so offset = current_page × page_size.
+    current_page counts from 0, so offset = current_page × page_size. A limit or offset given
+    beside them (the export's own fields) is returned as it is, or refused if both say one.
     """
     if not isinstance(raw, dict) or not any(key in raw for key in PAGING_KEYS):
-        return raw, None, None
+        return raw, limit, offset
+    given = {"limit": limit, "offset": offset}
     rest = {key: value for key, value in raw.items() if key not in PAGING_KEYS}
     limit = offset = None
     if raw.get("page_size") is not None:
@@ -318,7 +320,12 @@ def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
                 {"filters.current_page": "is too large: current_page × page_size must be at "
                                          f"most {MAX_INTEGER:,}"}
             )
-    return rest, limit, offset
+    for name, from_page, source in (("limit", limit, "page_size"),
+                                    ("offset", offset, "current_page")):
+        if from_page is not None and given[name] is not None:
+            raise ValidationError({name: f"give either {name} or filters.{source}, not both"})
+    return (rest, given["limit"] if limit is None else limit,
+            given["offset"] if offset is None else offset)
 
 
 def filter_logs(queryset: QuerySet[Log], filters: dict) -> QuerySet[Log]:
