@@ -8,6 +8,7 @@ code that would recurse through it (a body nested hundreds of levels deep).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,10 @@ from api.errors import ApiError, field_path, too_large
 # of the JSON encoders downstream.
 MAX_JSON_DEPTH = 64
 JSON_MEDIA_TYPES = ("application/json",)
+
+
+# Strings (skipped whole) and the characters that open, close or separate JSON values.
+JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]')
 
 
 def _refuse_constant(name: str):
@@ -37,6 +42,40 @@ def _storable_text_problem(text: str) -> str | None:
     return None
 
 
+def too_deep(path: tuple) -> ApiError:
+    field = field_path(path[:3]) or None
+    reason = f"is nested more than {MAX_JSON_DEPTH} levels deep"
+    return ApiError(422, f"{field}: {reason}" if field else f"the request body {reason}",
+                    code="invalid_value", field=field)
+
+
+def path_too_deep(text: str) -> tuple:
+    """Where a body too deep for json.loads first passes MAX_JSON_DEPTH: scanned token by token,
+    so that even such a body gets an error naming its field."""
+    path: list = []  # per open container: its key (object) or index (array)
+    pending_key = None
+    for match in JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "{[":
+            if len(path) >= MAX_JSON_DEPTH:
+                return tuple(path)
+            path.append(None if token == "{" else 0)
+        elif token in "}]":
+            if path:
+                path.pop()
+        elif token == ",":
+            if path and isinstance(path[-1], int):
+                path[-1] += 1
+        elif token == ":":
+            if path and pending_key is not None:
+                path[-1] = pending_key
+        else:
+            pending_key = token[1:-1]
+            continue
+        pending_key = None
+    return tuple(path)
+
+
 def check_json_value(value: Any) -> None:
     """Depth and text of a parsed body, walked without recursion; the first problem names its
     path (e.g. filters.metadata.region or [1].request.url)."""
@@ -44,9 +83,7 @@ def check_json_value(value: Any) -> None:
     while stack:
         item, path = stack.pop()
         if len(path) > MAX_JSON_DEPTH:
-            field = field_path(path[:3])
-            raise ApiError(422, f"{field}: is nested more than {MAX_JSON_DEPTH} levels deep",
-                           code="invalid_value", field=field)
+            raise too_deep(path)
         if isinstance(item, str):
             problem = _storable_text_problem(item)
             if problem:
@@ -90,8 +127,7 @@ def read_json_body(request: HttpRequest) -> Any:
     try:
         body = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
-        raise ApiError(400, "the request body is not valid JSON: it is nested more than "
-                       f"{MAX_JSON_DEPTH} levels deep", code="invalid_json") from None
+        raise too_deep(path_too_deep(raw.decode("utf-8", "replace"))) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the request body is not valid JSON: {error}",
                        code="invalid_json") from None

@@ -26,7 +26,13 @@ from exports.errors import ExportNotReady, InvalidTransition
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
 from exports.models import ExportJob
 from exports.writer import ExportStopped, write_export
-from logs.filters import MAX_INTEGER, export_slice_count, matching_logs, normalise_filters
+from logs.filters import (
+    MAX_INTEGER,
+    export_slice_count,
+    matching_logs,
+    normalise_filters,
+    refuse_unstorable_text,
+)
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -103,7 +109,7 @@ def normalise_description(raw: Any) -> str:
         raise ValidationError({"description": "must be text"})
     if len(raw) > 500:
         raise ValidationError({"description": "must be at most 500 characters"})
-    return raw.strip()
+    return refuse_unstorable_text(raw, field="description").strip()
 
 
 def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:

@@ -24,6 +24,20 @@ from logs.models import Log
 LOG_ORDER = ("created_at", "id")
 
 
+def refuse_unstorable_text(value: str, *, field: str) -> str:
+    """Text every database stores: no NUL character, no lone surrogate (PostgreSQL refuses
+    both, SQLite would keep what no export can write as UTF-8)."""
+    if "\x00" in value:
+        raise ValidationError({field: "must not contain the NUL character (\\u0000)"})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            {field: "must be valid Unicode (it holds a lone surrogate such as \\ud800)"}
+        ) from None
+    return value
+
+
 def parse_timestamp(value: Any, *, field: str) -> datetime:
     if isinstance(value, datetime):
         parsed = value
@@ -40,7 +54,12 @@ def parse_timestamp(value: Any, *, field: str) -> datetime:
         raise ValidationError(
             {field: f"{value!r} has no timezone; add one, e.g. Z or +02:00"}
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            {field: f"{value!r} is out of range: in UTC it falls outside years 1 to 9999"}
+        ) from None
 
 
 def format_timestamp(value: datetime) -> str:
@@ -53,7 +72,8 @@ def _text_list(value: Any, *, field: str) -> list[str]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValidationError({field: "must be a name or a list of names"})
-    names = sorted({item.strip() for item in items if item.strip()})
+    names = sorted({refuse_unstorable_text(item, field=field).strip()
+                    for item in items if item.strip()})
     if not names:
         raise ValidationError({field: "must name at least one value"})
     return names
@@ -194,6 +214,9 @@ def _metadata_pairs(value: Any, *, field: str) -> dict[str, str]:
             raise ValidationError({field: "keys must be 1 to 200 characters"})
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise ValidationError({f"{field}.{key}": "must be text or a number"})
+        refuse_unstorable_text(key, field=field)
+        if isinstance(item, str):
+            refuse_unstorable_text(item, field=f"{field}.{key}")
         pairs[key] = item if isinstance(item, str) else str(item)
     return dict(sorted(pairs.items()))
 
