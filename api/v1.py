@@ -10,10 +10,10 @@ from ninja import NinjaAPI
 
 from accounts.models import API_KEY_SCOPES
 from api import exports, logs
-from api.auth import PortkeyKeyHeader, missing_key
+from api.auth import missing_key
 from api.errors import Error, install_error_handlers
 from api.parser import JsonBodyParser
-from api.schemas import CreateExportRequest, CustomLog
+from api.schemas import CreateExportRequest
 from exports.fields import ALIASES
 
 # What each error status means, as documented on every operation that can answer it.
@@ -82,8 +82,7 @@ def build_api() -> LogExportsAPI:
     )
     install_error_handlers(
         api, unauthenticated=missing_key,
-        known_fields={"body": tuple(CreateExportRequest.model_fields),
-                      "log": tuple(CustomLog.model_fields)},
+        known_fields={"body": tuple(CreateExportRequest.model_fields)},
     )
     api.add_router("", exports.router)
     api.add_router("", logs.router)
@@ -91,4 +90,3 @@ def build_api() -> LogExportsAPI:
 
 
 api = build_api()
-__all__ = ["api", "PortkeyKeyHeader"]
