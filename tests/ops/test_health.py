@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from exports.redis_server import start_bundled_redis
+from devstack.redis_server import start_bundled_redis
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         if role in ("all", "web"):
             children.append(("web", subprocess.Popen(  # noqa: S603 - fixed arguments
                 [sys.executable, "-m", "gunicorn", "-c",
-                 str(settings.BASE_DIR / "config" / "gunicorn.conf.py"), "config.wsgi:application"],
+                 str(settings.BASE_DIR / "config" / "gunicorn_conf.py"), "config.wsgi:application"],
                 cwd=settings.BASE_DIR, env=env,
             )))
         if role in ("all", "worker"):

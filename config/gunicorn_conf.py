@@ -1,5 +1,5 @@
 """gunicorn's settings for `manage.py serve` (and for anyone running gunicorn by hand:
-`gunicorn -c config/gunicorn.conf.py config.wsgi`). Every value comes from the environment."""
+`gunicorn -c config/gunicorn_conf.py config.wsgi`). Every value comes from the environment."""
 
 from __future__ import annotations
 
