@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 from django.conf import settings
 from django.core.checks import Warning, register
@@ -22,14 +23,42 @@ def storage_misconfiguration() -> str | None:
     return None
 
 
+def worker_hosts() -> set[str]:
+    """The hosts of the export workers registered in Redis (empty when Redis does not answer)."""
+    import django_rq
+    from redis import RedisError
+    from rq import Worker
+
+    try:
+        queue = django_rq.get_queue(settings.EXPORTS_QUEUE)
+        return {worker.hostname for worker in Worker.all(queue=queue) if worker.hostname}
+    except (RedisError, OSError):
+        return set()
+
+
+def hosts_misconfiguration() -> str | None:
+    """Filesystem storage while export workers run on another host than this one."""
+    if settings.EXPORTS_STORAGE != "filesystem":
+        return None
+    others = sorted(worker_hosts() - {socket.gethostname()})
+    if not others:
+        return None
+    return (f"export workers run on other hosts ({', '.join(others)}) while EXPORTS_STORAGE="
+            "filesystem: files they write are not on this host's disk. Use EXPORTS_STORAGE=s3.")
+
+
 @register("deploy")
 def check_export_storage(app_configs, **kwargs) -> list[Warning]:
     problem = storage_misconfiguration()
     return [Warning(problem, id="ops.W001")] if problem else []
 
 
+def start_up_problems() -> list[str]:
+    return [problem for problem in (storage_misconfiguration(), hosts_misconfiguration())
+            if problem]
+
+
 def warn_at_start_up() -> None:
     """Called by the WSGI entry point, which runs no system checks of its own."""
-    problem = storage_misconfiguration()
-    if problem:
+    for problem in start_up_problems():
         logger.warning("misconfiguration: %s", problem)

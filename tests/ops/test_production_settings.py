@@ -103,3 +103,27 @@ def test_https_settings_are_on_in_production_and_each_can_be_turned_off(tmp_path
     assert shown == "False False False 0 None 0 plain", development.stderr
     # Development alone falls back to a local key.
     assert (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.django_db
+def test_filesystem_storage_with_a_worker_on_another_host_is_reported(export_queue, settings,
+                                                                      caplog):
+    from rq import Worker
+
+    from ops.checks import warn_at_start_up
+
+    settings.EXPORTS_STORAGE = "filesystem"
+    settings.EXPORTS_SINGLE_HOST = True  # declared single-host, yet a worker runs elsewhere
+    warn_at_start_up()
+    assert "misconfiguration" not in caplog.text
+    # A worker on another host registers itself in the shared Redis, as rqworker does.
+    elsewhere = Worker([export_queue], connection=export_queue.connection,
+                       name=f"worker-on-host-b-{export_queue.name}")
+    elsewhere.hostname = "export-worker-b"
+    elsewhere.register_birth()
+    try:
+        warn_at_start_up()
+    finally:
+        elsewhere.register_death()
+    assert "export workers run on other hosts (export-worker-b) while EXPORTS_STORAGE=" \
+           "filesystem" in caplog.text
