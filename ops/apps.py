@@ -10,4 +10,9 @@ class OpsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished
+
         from ops import checks  # noqa: F401 - registers the system checks
+        from ops.logging import forget_request_id
+
+        request_finished.connect(forget_request_id, dispatch_uid="ops.forget_request_id")

@@ -47,7 +47,7 @@ def hosts_misconfiguration() -> str | None:
             "filesystem: files they write are not on this host's disk. Use EXPORTS_STORAGE=s3.")
 
 
-@register("deploy")
+@register("deploy")  # not deploy=True: it shows at every command's start, `check` included
 def check_export_storage(app_configs, **kwargs) -> list[Warning]:
     problem = storage_misconfiguration()
     return [Warning(problem, id="ops.W001")] if problem else []

@@ -22,6 +22,11 @@ SECRET_PATTERNS = [
 ]
 
 
+def forget_request_id(**kwargs) -> None:
+    """request_finished: lines written between requests carry no request's id."""
+    request_id_var.set("-")
+
+
 def redact(text: str) -> str:
     for pattern, replacement in SECRET_PATTERNS:
         text = pattern.sub(replacement, text)

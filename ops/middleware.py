@@ -31,16 +31,15 @@ class RequestLogMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if INCOMING_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = request_id_var.set(request_id)
+        # Kept until the request is finished (ops.apps), so Django's own log of a 4xx or 5xx,
+        # written after the middleware returns, carries the id too.
+        request_id_var.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            if settings.REQUEST_LOG:
-                self.log(request, response, started)
-            return response
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        if settings.REQUEST_LOG:
+            self.log(request, response, started)
+        return response
 
     @staticmethod
     def log(request: HttpRequest, response: HttpResponse, started: float) -> None:

@@ -69,6 +69,8 @@ def test_each_request_has_an_id_on_its_log_lines_and_its_response(client, settin
     assert second["X-Request-ID"] == "proxy-given-id-42"
     text = console_output.getvalue()
     assert f"[{first['X-Request-ID']}]" in text and "[proxy-given-id-42]" in text
+    # Django's own "Not Found" line, written after the middleware returned, has the id too.
+    assert f"[{first['X-Request-ID']}]: Not Found: /healthz/nothing-here" in text
 
 
 def test_json_lines_carry_the_request_fields():
