@@ -23,9 +23,10 @@ from exports import storage
 from exports.access import ensure_exports_available
 from exports.errors import ExportNotReady, InvalidTransition
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
-from exports.filters import export_slice_count, matching_logs, normalise_filters
+from exports.filters import matching_logs, normalise_filters
 from exports.models import ExportJob
 from exports.writer import ExportStopped, write_export
+from logs.counting import export_slice_size
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -107,8 +108,9 @@ def normalise_description(raw: Any) -> str:
 
 
 def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
-    matches = matching_logs(workspace_id=workspace_id, filters=filters).count()
-    return export_slice_count(matches=matches, limit=limit, offset=offset)
+    # Counts no further than offset + limit: the cost grows with the export, not the workspace.
+    return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
+                             limit=limit, offset=offset)
 
 
 # --- Transitions -----------------------------------------------------------------------------
