@@ -6,6 +6,7 @@ test of logs.metadata_filter); SQLite keeps the plain table.
 
 from __future__ import annotations
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 METADATA_INDEX = "log_metadata_path_ops"
@@ -32,6 +33,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='log',
+            name='workspace',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='logs', to='accounts.workspace'),
+        ),
         migrations.AlterField(
             model_name='log',
             name='trace_id',
