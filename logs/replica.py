@@ -7,11 +7,11 @@ the writes, the export jobs' state and every count a service stores.
 
 from __future__ import annotations
 
-from django.conf import settings
+from django.db import connections
 
 REPLICA = "replica"
 
 
 def read_database() -> str:
     """The alias of the database the log reads use: "replica" if DATABASE_REPLICA_URL is set."""
-    return REPLICA if REPLICA in settings.DATABASES else "default"
+    return REPLICA if REPLICA in connections.settings else "default"
