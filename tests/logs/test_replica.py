@@ -25,7 +25,8 @@ from logs.replica import REPLICA, read_database
 REPLICA_APPLICATION = "log-exports-replica-test"
 
 
-@pytest.fixture(scope="module")  # module scope: it must exist before the test's databases are set up
+# Module scope: the alias must exist before a test sets up its databases.
+@pytest.fixture(scope="module")
 def replica():
     settings = copy.deepcopy(connections["default"].settings_dict)
     settings["TEST"] = {"MIRROR": "default"}
