@@ -193,6 +193,8 @@ STORAGES = {
 EXPORTS_MAX_LOGS_PER_JOB = env_int("EXPORTS_MAX_LOGS_PER_JOB", 50_000)
 EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
 EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
+# Days logs are kept (`prune_logs`, run daily); 0 keeps them forever.
+LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
 # Size of one part of an S3 multipart upload, and so the most an upload buffers (at least 5 MiB).

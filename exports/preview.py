@@ -68,9 +68,11 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     if preview.rows:
         sample = min(preview.rows, SAMPLE_ROWS)
         sink = _MemorySink()
+        # The first matching rows stand for the export's rows (the size of a line does not
+        # depend on where it is): a sample at the offset would seek past offset rows again.
         write_export(
             workspace_id=workspace.id, filters=normalised, field_names=field_names,
-            limit=sample, offset=offset_value, file_format=format_value, sink=sink,
+            limit=sample, offset=0, file_format=format_value, sink=sink,
             checkpoint=lambda rows: None, fast_path=False,
         )
         preview.estimated_bytes = round(sink.bytes_written / sample * preview.rows)

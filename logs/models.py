@@ -52,6 +52,10 @@ class Log(models.Model):
                          name="log_ws_provider_created"),
             models.Index(fields=["workspace", "status_code", "created_at", "id"],
                          name="log_ws_status_created"),
+            # The Logs page's two filters together: a rare pair (one model's 500s) would
+            # otherwise read thousands of the model's rows per page of 50.
+            models.Index(fields=["workspace", "ai_model", "status_code", "created_at", "id"],
+                         name="log_ws_model_status_created"),
             models.Index(fields=["workspace", "trace_id", "created_at", "id"],
                          name="log_ws_trace_created"),
         ]
