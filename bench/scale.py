@@ -137,7 +137,7 @@ def interactive_requests(workspace, rows: int, repeat: int) -> list:
         return lambda run: client.get(f"/logs/?{query}")
 
     print("\nLogs page (50 logs a page, newest first, bounded total):")
-    time_request("Logs page, default (last 7 days)", page(""), repeat, results)
+    time_request("Logs page, default (last 30 days)", page(""), repeat, results)
     time_request("Logs page, last 24 hours", page("time_range=24h"), repeat, results)
     time_request("Logs page, last 30 days", page("time_range=30d"), repeat, results)
     time_request("Logs page, 30 days + model", page("time_range=30d&ai_model=gpt-4o"),

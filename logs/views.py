@@ -22,6 +22,7 @@ from logs.models import Log
 from logs.replica import read_database
 
 PAGE_SIZE = 50
+PAGING_KEYS = ("page", "before", "after")  # "page": links from before keyset pages
 
 
 @require_GET
@@ -41,7 +42,7 @@ def log_index(request: HttpRequest) -> HttpResponse:
     logs = matching_logs(workspace_id=workspace.id, filters=filters).using(database)
     page, position_error = _keyset_page(logs, request)
     query = request.GET.copy()
-    for key in ("page", "before", "after"):
+    for key in PAGING_KEYS:
         query.pop(key, None)
     context = shell_context(request, workspace)
     context.update(

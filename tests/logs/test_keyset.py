@@ -112,3 +112,14 @@ def test_a_bad_position_in_a_link_shows_the_newest_logs_and_says_so(member_clien
     assert "is not a position in the logs; showing the newest logs." in \
         response.content.decode().replace("&#x27;", "'")
     assert len(response.context["page"].object_list) == 3
+
+
+def test_the_default_time_range_holds_on_every_page(member_client, workspace):
+    make_logs(workspace, 60)
+    Log.objects.create(workspace=workspace, created_at=timezone.now() - timedelta(days=40))
+    first = member_client.get("/logs/")
+    assert "60 logs match" in first.content.decode()  # the default time range
+    older = re.search(r'href="\?(before=[^"]+)"', first.content.decode()).group(1)
+    second = member_client.get(f"/logs/?{older}")
+    assert "60 logs match" in second.content.decode()
+    assert len(second.context["page"].object_list) == 10
