@@ -258,7 +258,7 @@ def reference_sql(workspace, filters: dict, offset: int, *, seek: bool = False) 
     from django.db.models import BooleanField, ExpressionWrapper, Q
 
     from exports.fields import FIELDS
-    from exports.filters import matching_logs, normalise_filters
+    from logs.filters import matching_logs, normalise_filters
 
     is_success = ExpressionWrapper(Q(status_code__gte=200, status_code__lte=299),
                                    output_field=BooleanField())
@@ -298,7 +298,7 @@ def stream_ratio(database_url: str, workspace, name: str, filters: dict, offset:
 
 def newest_filter(workspace) -> dict:
     """A time filter that selects exactly the newest STREAM_ROWS logs (by created_at)."""
-    from exports.filters import format_timestamp
+    from logs.filters import format_timestamp
 
     start = position_at(workspace, STREAM_ROWS - 1)
     return {"created_at": {"gte": format_timestamp(start.created_at)}}

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from exports import services
-from exports.filters import export_slice_count, matching_logs, normalise_filters
 from exports.writer import write_export
 from logs.counting import bounded_count
+from logs.filters import export_slice_count, matching_logs, normalise_filters
 from logs.replica import read_database
 
 SAMPLE_ROWS = 200  # rows written to memory to measure the size of a line

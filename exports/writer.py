@@ -26,8 +26,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from exports.fields import FIELDS_BY_NAME, ExportField
-from exports.filters import matching_logs
 from logs.canonical_json import _encode_string
+from logs.filters import matching_logs
 from logs.keyset import seek_slice
 from logs.replica import read_database
 

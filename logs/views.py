@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
-from exports.filters import matching_logs, normalise_filters
-from exports.forms import LogFilterForm
 from logs.counting import bounded_count
+from logs.filters import matching_logs, normalise_filters
+from logs.forms import LogFilterForm
 from logs.keyset import BadPosition, KeysetPage, keyset_page, parse_position
 from logs.model_names import workspace_model_names
 from logs.models import Log

@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from exports import services
-from exports.filters import matching_logs
+from logs.filters import matching_logs
 from logs.keyset import seek_slice
 from logs.models import Log
 from logs.seeding import seed_logs
