@@ -10,8 +10,10 @@ once with seed_logs' rows, in chunks of 1,000,000 that a rerun resumes, then VAC
 --repeat timed runs, printing p50 and p95 in ms. Then the export stream: a real export job in a
 fresh process (its peak RSS is the export's alone) against `psql \\copy (SELECT row_to_json(t)
 FROM (<the same query>) t)`, for the newest 50,000 logs (a time filter) and for 50,000 logs at
-offset 5,000,000. Last line:
-rows=N worst_p50_ms=... worst_p95_ms=... ratio=... (the lower of the two stream ratios)
+offset 5,000,000 (psql given the same query, with its OFFSET; and, strictly, psql given the rows'
+key range, which costs it no skipped rows). Last line:
+rows=N worst_p50_ms=... worst_p95_ms=... ratio=... (the lower of the two stream ratios against
+psql's same query) peak_rss_mb=... ratio_vs_key_range=...
 """
 
 from __future__ import annotations
