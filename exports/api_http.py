@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from exports.access import ExportsUnavailable
 from exports.api_errors import ApiError, error_response, from_validation_error
-from exports.errors import InvalidTransition
+from exports.errors import InvalidTransition, QueueUnavailable
 
 logger = logging.getLogger(__name__)
 Handler = Callable[..., HttpResponse]
@@ -44,6 +44,11 @@ def api_endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
             return error_response(ApiError(403, error.message, code="exports_unavailable"))
         except InvalidTransition as error:
             return error_response(ApiError(409, error.message, code="invalid_state"))
+        except QueueUnavailable as error:
+            return error_response(ApiError(
+                503, error.message, code="queue_unavailable",
+                headers={"Retry-After": str(error.retry_after)},
+            ))
 
     return view
 

@@ -9,13 +9,12 @@ from exports import services
 logger = logging.getLogger(__name__)
 
 # What RQ reports when the job itself could not record its end, in words for the export list.
+# (A work horse that is killed outright never gets here: RQ calls no callback for it. The lease
+# and exports.reconciler deal with that.)
 FAILURE_REASONS = {
     "JobTimeoutException": "The export took longer than the worker's time limit "
                            "(EXPORTS_JOB_TIMEOUT) and was stopped.",
-    "AbandonedJobError": "The export worker stopped unexpectedly (restarted, or out of memory) "
-                         "before finishing. Start the export again.",
-    "WorkHorseTerminated": "The export worker stopped unexpectedly (restarted, or out of "
-                           "memory) before finishing. Start the export again.",
+    "AbandonedJobError": "The worker running this export stopped before finishing it.",
 }
 
 
@@ -31,6 +30,6 @@ def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> No
     """
     job_id, attempt = job.args
     name = exc_type.__name__ if exc_type else "UnknownError"
-    reason = FAILURE_REASONS.get(name) or f"The export failed: {name}: {exc_value}"
+    reason = FAILURE_REASONS.get(name) or f"The export failed on an unexpected error: {exc_value}"
     if services.export_job_fail(job_id=job_id, attempt=attempt, reason=reason):
         logger.warning("export %s attempt %s failed: %s", job_id, attempt, reason)

@@ -21,7 +21,7 @@ from datetime import UTC
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, TextField
+from django.db.models import F, Q, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
@@ -95,7 +95,34 @@ def _source_column(field: ExportField) -> str:
     return field.column or "status_code"
 
 
-def _portable_lines(queryset, fields: list[ExportField]) -> Iterator[str]:
+PAGE_ROWS = 2000  # rows the portable path reads per query
+
+
+def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int) -> Iterator[list]:
+    """The slice [offset, offset + limit) of an export-ordered queryset, one page per query.
+
+    Each page is read whole by a query of its own, so no read transaction stays open while the
+    file is written: on SQLite an open read keeps the job's own progress UPDATE from getting the
+    write lock ("database is locked") as soon as anything else has written meanwhile. A page
+    starts after the (created_at, id) of the last row of the one before, so a row written
+    meanwhile elsewhere in the range never makes a page skip or repeat a row.
+    """
+    keyed = queryset.annotate(_page_created=F("created_at"), _page_id=F("id"))
+    rows = keyed.values_list(*columns, "_page_created", "_page_id")
+    remaining = limit
+    page = list(rows[offset : offset + min(PAGE_ROWS, remaining)])
+    while page:
+        yield [row[:-2] for row in page]
+        remaining -= len(page)
+        if remaining <= 0 or len(page) < PAGE_ROWS:
+            return
+        last_created, last_id = page[-1][-2:]
+        after = Q(created_at__gt=last_created) | Q(created_at=last_created, id__gt=last_id)
+        page = list(rows.filter(after)[: min(PAGE_ROWS, remaining)])
+
+
+def _portable_lines(queryset, fields: list[ExportField], *, offset: int,
+                    limit: int) -> Iterator[str]:
     annotations = {
         f"{field.name}__text": Cast(F(field.column), TextField())
         for field in fields
@@ -107,17 +134,19 @@ def _portable_lines(queryset, fields: list[ExportField]) -> Iterator[str]:
     renderers = [PY_RENDERERS[field.kind] for field in fields]
     prefixes = [_encode_string(field.name) + ": " for field in fields]
     plan = list(zip(prefixes, renderers, strict=True))
-    rows = queryset.annotate(**annotations).values_list(*columns).iterator(chunk_size=2000)
-    for row in rows:
-        yield "{" + ", ".join(
-            prefix + render(value) for (prefix, render), value in zip(plan, row, strict=True)
-        ) + "}\n"
+    pages = _keyset_pages(queryset.annotate(**annotations), columns, offset=offset, limit=limit)
+    for page in pages:
+        for row in page:
+            yield "{" + ", ".join(
+                prefix + render(value) for (prefix, render), value in zip(plan, row, strict=True)
+            ) + "}\n"
 
 
-def _portable_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytes, int]]:
+def _portable_blocks(queryset, fields: list[ExportField], *, offset: int,
+                     limit: int) -> Iterator[tuple[bytes, int]]:
     batch: list[str] = []
     size = 0
-    for line in _portable_lines(queryset, fields):
+    for line in _portable_lines(queryset, fields, offset=offset, limit=limit):
         batch.append(line)
         size += len(line)
         if len(batch) >= CHECKPOINT_ROWS or size >= FLUSH_BYTES:
@@ -282,9 +311,12 @@ def write_export(
     fast_path: bool | None = None,
 ) -> WriteResult:
     fields = [FIELDS_BY_NAME[name] for name in field_names]
-    queryset = matching_logs(workspace_id=workspace_id, filters=filters)[offset : offset + limit]
+    ordered = matching_logs(workspace_id=workspace_id, filters=filters)
     use_fast = uses_fast_path() if fast_path is None else fast_path
-    blocks = _postgres_blocks(queryset, fields) if use_fast else _portable_blocks(queryset, fields)
+    if use_fast:
+        blocks = _postgres_blocks(ordered[offset : offset + limit], fields)
+    else:
+        blocks = _portable_blocks(ordered, fields, offset=offset, limit=limit)
     if file_format == "jsonl.gz":
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
 
