@@ -80,6 +80,8 @@ def _why_dead(rq_job: Job | None, status: JobStatus | None) -> str:
             if match:
                 return f"it was stopped by signal {match.group(1)}"
             return "it ended unexpectedly"
+        if "AbandonedJobError" in text:
+            return "its worker stopped answering (killed, or its machine restarted?)"
         return "it failed without recording why"
     if status == JobStatus.STARTED:
         return ("its worker stopped answering (killed, or its machine restarted?) "

@@ -192,8 +192,8 @@ class RQWorkers:
         process.wait(timeout=10)
         self.orphans.extend(horses)
 
-    def stop_all(self) -> None:
-        """Ask each worker to stop; one still busy with a job after 10 s is killed, horses too.
+    def stop_all(self, *, grace: float = 10) -> None:
+        """Ask each worker to stop; one still busy after `grace` seconds is killed, horses too.
 
         RQ's work horse calls setpgrp(), so killing the worker's process group misses it: the
         horses are found as the worker's children first, and killed by pid.
@@ -204,7 +204,7 @@ class RQWorkers:
                 process.terminate()
         for process in self.processes:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
