@@ -170,6 +170,9 @@ def reconcile() -> ReconcileReport:
                 lease_passed and not _is_waiting(rq_job, status, now)
             ):
                 _settle(job, _why_dead(rq_job, status), report)
-    _sweep_partials(report, now)
+    try:
+        _sweep_partials(report, now)
+    except Exception:  # storage unreachable: the leftovers wait for a later pass
+        logger.exception("reconciler: could not look for leftover partial files")
     return report
 

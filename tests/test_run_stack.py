@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from exports.redis_server import redis_answers
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, children_of, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +30,14 @@ def page_answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return b""
 
 
 def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
@@ -56,12 +64,32 @@ def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
         )
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
         assert "smoke export: success rows=1000" in smoke.stdout
+
+        # The worker dies outright (and its horse, if any): the web keeps answering, the stack
+        # starts a new worker, and the next export succeeds.
+        [worker] = [pid for pid in children_of(stack.pid) if b"rqworker" in command_line(pid)]
+        for pid in [worker, *children_of(worker)]:
+            os.kill(pid, signal.SIGKILL)
+        assert page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")
+        wait_for(lambda: [pid for pid in children_of(stack.pid)
+                          if b"rqworker" in command_line(pid) and pid != worker],
+                 timeout=30, message="no new worker")
+        assert page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")
+        again = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "shell", "-c",
+             (ROOT / "scripts" / "smoke_export.py").read_text()],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "smoke export: success rows=1000" in again.stdout
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = stack.communicate(timeout=30)
     assert "Log Exports is running at http://localhost:" in output
     assert "demo login: user 'demo', password 'demo'" in output
     assert "stopped" in output
+    assert "worker exited with code -9; restarting it in 1 s" in output
+    assert "worker restarted" in output
     time.sleep(0.5)
     assert not redis_answers(redis_url)  # Ctrl-C stopped what the stack started
     assert not page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")

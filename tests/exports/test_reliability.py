@@ -185,3 +185,21 @@ def test_teardown_leaves_no_work_horse(seeded, rq_workers):
     rq_workers.stop_all(grace=1)
     assert not process_alive(horse)
     assert not process_alive(worker.pid)
+
+
+def test_the_reconciler_sweeps_partial_files_of_attempts_no_longer_running(
+    seeded, export_queue, export_storage_dir, settings
+):
+    from exports import storage
+    from exports.reconciler import reconcile
+
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_start(job=job)
+    job.refresh_from_db()
+    running = storage.open_sink(services.file_name_for(job), file_format=job.format)
+    running.write(b"{}\n")
+    settings.EXPORTS_LEASE_SECONDS = 0  # every partial file counts as old
+    assert reconcile().partials_removed == 0  # its attempt is in progress (and queued)
+    services.export_job_cancel(job=job)  # …then its worker died before seeing the cancel
+    assert reconcile().partials_removed == 1
+    assert partial_files(export_storage_dir) == []
