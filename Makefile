@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,3 +24,8 @@ lint: $(STAMP)
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)
 	$(BIN)/python bench/export.py $(BENCH_ARGS)
+
+# Reliability soak (README "Reliability"): 100 exports, 3 workers, a work horse killed every few
+# seconds for a minute. Minutes long, so not in `make test`. PostgreSQL when DATABASE_URL is set.
+soak: $(STAMP)
+	SOAK=1 $(BIN)/python -m pytest tests/soak -q -s -p no:cacheprovider $(PYTEST_ARGS)
