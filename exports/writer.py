@@ -112,12 +112,16 @@ def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int) -> I
     remaining = limit
     page = list(rows[offset : offset + min(PAGE_ROWS, remaining)])
     while page:
-        yield [row[:-2] for row in page]
+        yield page  # each row ends with its (created_at, id) key, which the caller ignores
         remaining -= len(page)
         if remaining <= 0 or len(page) < PAGE_ROWS:
             return
         last_created, last_id = page[-1][-2:]
-        after = Q(created_at__gt=last_created) | Q(created_at=last_created, id__gt=last_id)
+        # (created_at, id) > (last_created, last_id), written so that the leading range on
+        # created_at can use the (workspace, created_at, id) index.
+        after = Q(created_at__gte=last_created) & (
+            Q(created_at__gt=last_created) | Q(id__gt=last_id)
+        )
         page = list(rows.filter(after)[: min(PAGE_ROWS, remaining)])
 
 
@@ -138,7 +142,8 @@ def _portable_lines(queryset, fields: list[ExportField], *, offset: int,
     for page in pages:
         for row in page:
             yield "{" + ", ".join(
-                prefix + render(value) for (prefix, render), value in zip(plan, row, strict=True)
+                # zip stops at the last field: the row's trailing page key is not written.
+                prefix + render(value) for (prefix, render), value in zip(plan, row)  # noqa: B905
             ) + "}\n"
 
 

@@ -40,6 +40,17 @@ def command_line(pid: int) -> bytes:
         return b""
 
 
+def run_smoke_export(env: dict[str, str]) -> None:
+    """One export through the services of the running stack, to success."""
+    smoke = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c",
+         (ROOT / "scripts" / "smoke_export.py").read_text()],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "smoke export: success rows=1000" in smoke.stdout
+
+
 def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
     web_port, redis_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
@@ -57,13 +68,7 @@ def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
         wait_for(lambda: page_answers(f"http://127.0.0.1:{web_port}/accounts/login/"),
                  timeout=90, interval=0.5, message="the web server never answered")
         assert redis_answers(redis_url)
-        smoke = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "shell", "-c",
-             (ROOT / "scripts" / "smoke_export.py").read_text()],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )
-        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-        assert "smoke export: success rows=1000" in smoke.stdout
+        run_smoke_export(env)
 
         # The worker dies outright (and its horse, if any): the web keeps answering, the stack
         # starts a new worker, and the next export succeeds.
@@ -75,13 +80,7 @@ def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
                           if b"rqworker" in command_line(pid) and pid != worker],
                  timeout=30, message="no new worker")
         assert page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")
-        again = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "shell", "-c",
-             (ROOT / "scripts" / "smoke_export.py").read_text()],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )
-        assert again.returncode == 0, again.stdout + again.stderr
-        assert "smoke export: success rows=1000" in again.stdout
+        run_smoke_export(env)
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = stack.communicate(timeout=30)

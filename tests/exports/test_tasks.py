@@ -9,13 +9,18 @@ from exports.models import ExportJob
 from exports.tasks import on_export_job_failure
 
 
+def started(workspace, queue, capture_on_commit_callbacks):
+    """A started export and its queued RQ job."""
+    job = services.export_job_create(workspace=workspace, filters={}, requested_data=["id"])
+    with capture_on_commit_callbacks(execute=True):
+        services.export_job_start(job=job)
+    return job, queue.fetch_job(f"export-{job.id}-1")
+
+
 def test_an_abandoned_job_is_left_to_the_reconciler(seeded, export_queue,
                                                     django_capture_on_commit_callbacks):
     """RQ's cleanup of a dead worker's jobs must not fail an export the reconciler will retry."""
-    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
-    with django_capture_on_commit_callbacks(execute=True):
-        services.export_job_start(job=job)
-    rq_job = export_queue.fetch_job(f"export-{job.id}-1")
+    job, rq_job = started(seeded, export_queue, django_capture_on_commit_callbacks)
     on_export_job_failure(rq_job, export_queue.connection, AbandonedJobError,
                           AbandonedJobError(), None)
     job.refresh_from_db()
@@ -26,10 +31,7 @@ def test_a_timeout_fails_the_export_in_plain_words(seeded, export_queue,
                                                    django_capture_on_commit_callbacks):
     from rq.timeouts import JobTimeoutException
 
-    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
-    with django_capture_on_commit_callbacks(execute=True):
-        services.export_job_start(job=job)
-    rq_job = export_queue.fetch_job(f"export-{job.id}-1")
+    job, rq_job = started(seeded, export_queue, django_capture_on_commit_callbacks)
     on_export_job_failure(rq_job, export_queue.connection, JobTimeoutException,
                           JobTimeoutException(), None)
     job.refresh_from_db()
