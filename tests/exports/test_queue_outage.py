@@ -10,10 +10,10 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from devstack.redis_server import start_bundled_redis
 from exports import services
 from exports.models import ExportJob
 from exports.reconciler import reconcile
-from exports.redis_server import start_bundled_redis
 from tests.api.conftest import ApiClient, assert_error, issue_key
 from tests.conftest import RQWorkers
 
