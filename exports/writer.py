@@ -20,14 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import F, Q, TextField
+from django.db import connection, connections
+from django.db.models import F, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from exports.fields import FIELDS_BY_NAME, ExportField
 from logs.canonical_json import _encode_string
 from logs.filters import matching_logs
+from logs.keyset import Position, beyond, seek_slice
+from logs.replica import read_database
 
 # Called with the number of rows written so far; raises to stop the export.
 Checkpoint = Callable[[int], None]
@@ -99,30 +101,26 @@ PAGE_ROWS = 2000  # rows the portable path reads per query
 
 
 def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int) -> Iterator[list]:
-    """The slice [offset, offset + limit) of an export-ordered queryset, one page per query.
+    """The slice [offset, offset + limit) of the matching logs, one page per query.
 
     Each page is read whole by a query of its own, so no read transaction stays open while the
     file is written: on SQLite an open read keeps the job's own progress UPDATE from getting the
     write lock ("database is locked") as soon as anything else has written meanwhile. A page
-    starts after the (created_at, id) of the last row of the one before, so a row written
-    meanwhile elsewhere in the range never makes a page skip or repeat a row.
+    starts after the (created_at, id) of the last row of the one before (an index range), so a
+    row written meanwhile elsewhere in the range never makes a page skip or repeat a row.
     """
     keyed = queryset.annotate(_page_created=F("created_at"), _page_id=F("id"))
     rows = keyed.values_list(*columns, "_page_created", "_page_id")
     remaining = limit
-    page = list(rows[offset : offset + min(PAGE_ROWS, remaining)])
+    page = list(seek_slice(rows, offset=offset, limit=min(PAGE_ROWS, remaining)))
     while page:
         yield page  # each row ends with its (created_at, id) key, which the caller ignores
         remaining -= len(page)
         if remaining <= 0 or len(page) < PAGE_ROWS:
             return
-        last_created, last_id = page[-1][-2:]
-        # (created_at, id) > (last_created, last_id), written so that the leading range on
-        # created_at can use the (workspace, created_at, id) index.
-        after = Q(created_at__gte=last_created) & (
-            Q(created_at__gt=last_created) | Q(id__gt=last_id)
-        )
-        page = list(rows.filter(after)[: min(PAGE_ROWS, remaining)])
+        last = Position(created_at=page[-1][-2], id=page[-1][-1])
+        after = beyond(rows.order_by("created_at", "id"), last, ">")
+        page = list(after[: min(PAGE_ROWS, remaining)])
 
 
 def _portable_lines(queryset, fields: list[ExportField], *, offset: int,
@@ -252,8 +250,10 @@ def _copy_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
 
 
 def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytearray, int]]:
-    # A connection of its own: the job's progress is saved on Django's while COPY streams here.
-    raw = connection.get_new_connection(connection.get_connection_params())
+    # A connection of its own (to the database the query reads: the replica if there is one): the
+    # job's progress is saved on Django's while COPY streams here.
+    source = connections[queryset.db]
+    raw = source.get_new_connection(source.get_connection_params())
     try:
         yield from _copy_blocks(raw, _copy_statement(raw, queryset, fields))
     finally:
@@ -316,12 +316,14 @@ def write_export(
     fast_path: bool | None = None,
 ) -> WriteResult:
     fields = [FIELDS_BY_NAME[name] for name in field_names]
-    ordered = matching_logs(workspace_id=workspace_id, filters=filters)
+    matching = matching_logs(workspace_id=workspace_id, filters=filters).using(read_database())
     use_fast = uses_fast_path() if fast_path is None else fast_path
     if use_fast:
-        blocks = _postgres_blocks(ordered[offset : offset + limit], fields)
+        # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of
+        # millions would read every skipped row first.
+        blocks = _postgres_blocks(seek_slice(matching, offset=offset, limit=limit), fields)
     else:
-        blocks = _portable_blocks(ordered, fields, offset=offset, limit=limit)
+        blocks = _portable_blocks(matching, fields, offset=offset, limit=limit)
     if file_format == "jsonl.gz":
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
 
