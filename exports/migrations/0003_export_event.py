@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('exports', '0001_initial'),
+        ('exports', '0002_export_lease'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
