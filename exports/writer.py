@@ -28,6 +28,7 @@ from django.db.models.functions import Cast
 from exports.fields import FIELDS_BY_NAME, ExportField
 from logs.canonical_json import _encode_string
 from logs.filters import matching_logs
+from logs.hourly_counts import time_range
 from logs.keyset import seek_slice
 from logs.replica import read_database
 
@@ -286,11 +287,15 @@ def write_export(
     fast_path: bool | None = None,
 ) -> WriteResult:
     fields = [FIELDS_BY_NAME[name] for name in field_names]
-    matching = matching_logs(workspace_id=workspace_id, filters=filters).using(read_database())
+    database = read_database()
+    matching = matching_logs(workspace_id=workspace_id, filters=filters).using(database)
     use_fast = uses_fast_path() if fast_path is None else fast_path
     # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of millions
-    # would read every skipped row first.
-    queryset = seek_slice(matching, offset=offset, limit=limit)
+    # would read every skipped row first; a time-only filter seeks by whole hours.
+    queryset = seek_slice(
+        matching, offset=offset, limit=limit,
+        hourly=time_range(workspace_id=workspace_id, filters=filters, using=database),
+    )
     blocks = _postgres_blocks(queryset, fields) if use_fast else _portable_blocks(queryset, fields)
     if file_format == "jsonl.gz":
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
