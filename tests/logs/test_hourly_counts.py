@@ -65,9 +65,9 @@ def write_logs_every_way(rng: random.Random, workspace, other_workspace) -> None
     ])
     with transaction.atomic():  # COPY FROM STDIN on PostgreSQL, executemany on SQLite
         bulk_insert_logs([bulk_row(workspace.id, random_moment(rng)) for _ in range(150)])
-    insert_custom_logs([{"request": {"url": "https://api.openai.com/v1/chat/completions",
-                                     "body": {"model": "gpt-4o"}},
-                         "response": {"status": 200, "body": {}}}] * 3, workspace=workspace)  # POST /v1/logs
+    custom_log = {"request": {"url": "https://api.openai.com/v1/chat/completions",
+                              "body": {"model": "gpt-4o"}}, "response": {"status": 200, "body": {}}}
+    insert_custom_logs([custom_log] * 3, workspace=workspace)  # what POST /v1/logs runs
 
 
 def test_the_hourly_counts_follow_inserts_updates_and_deletions(workspace, other_workspace):
@@ -75,7 +75,8 @@ def test_the_hourly_counts_follow_inserts_updates_and_deletions(workspace, other
     write_logs_every_way(rng, workspace, other_workspace)
     assert stored() == recounted()
     moved = Log.objects.filter(workspace=workspace).order_by("id")[:5]
-    Log.objects.filter(id__in=list(moved.values_list("id", flat=True))).update(created_at=START - timedelta(days=3))
+    Log.objects.filter(id__in=list(moved.values_list("id", flat=True))).update(
+        created_at=START - timedelta(days=3))
     gone = Log.objects.filter(workspace=other_workspace).order_by("id")[:7]
     Log.objects.filter(id__in=list(gone.values_list("id", flat=True))).delete()
     assert stored() == recounted()
