@@ -34,12 +34,10 @@ def bounded_count(queryset: QuerySet, *, bound: int, estimate: bool = False,
                   hourly: TimeRange | None = None) -> BoundedCount:
     """How many rows match, counted up to `bound` only: SELECT count(*) FROM (... LIMIT bound+1).
 
-    With `hourly` (the same rows as a time-only range) the whole count comes from the hourly
-    counts instead, exact at any size, and past the bound it stands in for the estimate."""
+    With `hourly` (the same rows as a time-only range) the count comes from the hourly counts
+    instead: exact at any size, past the bound too."""
     if hourly is not None:
-        total = hourly.count()
-        return BoundedCount(value=min(total, bound), exact=total <= bound,
-                            estimate=total if total > bound else None)
+        return BoundedCount(value=hourly.count(), exact=True)
     counted = queryset.order_by()[: bound + 1].count()
     if counted <= bound:
         return BoundedCount(value=counted, exact=True)
