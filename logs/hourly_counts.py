@@ -14,7 +14,7 @@ callers fall back to logs.counting's bounded count: `time_range()` returns None 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import QuerySet, Sum
 
@@ -24,12 +24,13 @@ HOUR = timedelta(hours=1)
 
 
 def _floor_hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
+    # The counts' hours are UTC hours (an offset such as +05:30 would shift them).
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _ceil_hour(moment: datetime) -> datetime:
     floor = _floor_hour(moment)
-    return floor if floor == moment else floor + HOUR
+    return floor if floor == moment else floor + HOUR  # aware datetimes compare as instants
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import transaction
@@ -131,3 +131,12 @@ def test_only_a_time_filter_is_counted_by_hours_and_the_slice_is_the_same(worksp
                       filters={**filters, "ai_model": ["gpt-4o"]}) is None
     logs = matching_logs(workspace_id=workspace.id, filters=filters)
     assert list(seek_slice(logs, offset=20, limit=9, hourly=hourly)) == list(logs[20:29])
+    # Bounds with another UTC offset (+05:30 puts the hour's edge at :30 UTC) count the same.
+    india = timezone(timedelta(hours=5, minutes=30))
+    shifted = TimeRange(workspace_id=workspace.id,
+                        gte=(START + timedelta(minutes=100)).astimezone(india),
+                        lte=(START + timedelta(hours=5, minutes=10)).astimezone(india))
+    plain = Log.objects.filter(workspace=workspace, created_at__gte=shifted.gte,
+                               created_at__lte=shifted.lte)
+    assert shifted.count() == plain.count() == 30
+    assert shifted.position(11) == plain_position(plain, 11)
