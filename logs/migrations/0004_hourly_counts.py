@@ -17,6 +17,10 @@ HOUR_SQLITE = "strftime('%Y-%m-%d %H:00:00', {row}created_at)"
 POSTGRES_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION logs_hourly_count_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM logs_loghourlycount;
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
         UPDATE logs_loghourlycount AS c SET count = c.count - r.n
         FROM (SELECT workspace_id, {HOUR_PG} AS hour, count(*) AS n
@@ -42,6 +46,8 @@ POSTGRES_TRIGGERS = [
     "CREATE TRIGGER logs_hourly_count_update AFTER UPDATE ON logs_log "
     "REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT "
     "EXECUTE FUNCTION logs_hourly_count_apply()",
+    "CREATE TRIGGER logs_hourly_count_truncate AFTER TRUNCATE ON logs_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION logs_hourly_count_apply()",
 ]
 POSTGRES_BACKFILL = (
     "INSERT INTO logs_loghourlycount (workspace_id, hour, count) "
@@ -67,7 +73,8 @@ SQLITE_BACKFILL = (
     "INSERT INTO logs_loghourlycount (workspace_id, hour, count) "
     f"SELECT workspace_id, {HOUR_SQLITE.format(row='')}, count(*) FROM logs_log GROUP BY 1, 2"
 )
-TRIGGERS = ("logs_hourly_count_insert", "logs_hourly_count_delete", "logs_hourly_count_update")
+TRIGGERS = ("logs_hourly_count_insert", "logs_hourly_count_delete", "logs_hourly_count_update",
+            "logs_hourly_count_truncate")  # the last on PostgreSQL only
 
 
 def create_triggers(apps, schema_editor):
