@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from exports import services
 from logs.bulk import bulk_insert_logs
 from logs.counting import export_slice_size
 from logs.filters import matching_logs, normalise_filters
@@ -135,6 +137,12 @@ def test_only_a_time_filter_is_counted_by_hours_and_the_slice_is_the_same(worksp
                       filters={**filters, "ai_model": ["gpt-4o"]}) is None
     logs = matching_logs(workspace_id=workspace.id, filters=filters)
     assert list(seek_slice(logs, offset=20, limit=9, hourly=hourly)) == list(logs[20:29])
+    # An export's count takes this path: the hourly counts, no count of offset + limit rows.
+    with CaptureQueriesContext(connection) as queries:
+        assert services.count_export_rows(workspace_id=workspace.id, filters=filters, limit=5,
+                                          offset=40) == 5
+    sqls = " ".join(query["sql"] for query in queries)
+    assert "logs_loghourlycount" in sqls and "LIMIT 45" not in sqls
     # Bounds with another UTC offset (+05:30 puts the hour's edge at :30 UTC) count the same.
     india = timezone(timedelta(hours=5, minutes=30))
     shifted = TimeRange(workspace_id=workspace.id,
