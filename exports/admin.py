@@ -3,6 +3,8 @@ through exports.services, with the same refusals as the page."""
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from exports import services
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
-from exports.fields import FIELDS
+from exports.fields import FIELDS, FIELDS_BY_NAME
 from exports.models import ExportJob
 
 Status = ExportJob.Status
@@ -25,9 +27,10 @@ Status = ExportJob.Status
 REFUSALS = (InvalidTransition, ExportsUnavailable, QueueUnavailable)
 # A draft's settings may still change (through the service); everything else is a record.
 DRAFT_EDITABLE = ("description", "requested_data", "limit", "offset", "format")
-RECORD_FIELDS = ("workspace", "created_by", "created_by_api_key", "filters", "status", "attempt",
-                 "error", "total_records", "rows_written", "file_name", "file_size", "sha256",
-                 "created_at", "started_at", "finished_at", "last_updated_at", "expires_at")
+RECORD_FIELDS = ("workspace", "created_by", "created_by_api_key", "filters_shown", "status",
+                 "attempt", "error", "total_records", "rows_written", "file_name", "file_size",
+                 "sha256", "created_at", "started_at", "finished_at", "last_updated_at",
+                 "expires_at")
 
 
 class ExportJobAdminForm(forms.ModelForm):
@@ -65,8 +68,9 @@ class ExportJobAdminForm(forms.ModelForm):
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
     form = ExportJobAdminForm
-    list_display = ("created_at", "workspace", "organization", "status", "description",
-                    "total_records", "rows_written", "failure", "download_link")
+    # The link and the status first: on a narrow screen the last columns scroll out of view.
+    list_display = ("created_at", "status", "download_link", "tenant", "logs", "description",
+                    "failure")
     list_filter = ("status", "workspace__organization", "workspace", "format")
     list_select_related = ("workspace__organization",)
     search_fields = ("id", "description")
@@ -74,7 +78,7 @@ class ExportJobAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("workspace", "created_by", "created_by_api_key", "status",
                            "description")}),
-        ("What it exports", {"fields": ("filters", "requested_data", "limit", "offset",
+        ("What it exports", {"fields": ("filters_shown", "requested_data", "limit", "offset",
                                         "format")}),
         ("Run", {"fields": ("attempt", "error", "total_records", "rows_written", "created_at",
                             "started_at", "finished_at", "last_updated_at")}),
@@ -89,8 +93,22 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: ExportJob | None = None):
         if obj is not None and obj.status != Status.DRAFT:
-            return RECORD_FIELDS + DRAFT_EDITABLE
+            return (*RECORD_FIELDS, *DRAFT_EDITABLE, "requested_fields")
         return RECORD_FIELDS
+
+    def get_fieldsets(self, request: HttpRequest, obj: ExportJob | None = None):
+        if obj is None or obj.status == Status.DRAFT:
+            return self.fieldsets
+        # A record shows its fields by label rather than as the stored list.
+        return [(name, {"fields": tuple("requested_fields" if field == "requested_data" else field
+                                        for field in options["fields"])})
+                for name, options in self.fieldsets]
+
+    @admin.display(description="Requested fields")
+    def requested_fields(self, job: ExportJob) -> str:
+        labels = [FIELDS_BY_NAME[name].label for name in job.requested_data
+                  if name in FIELDS_BY_NAME]
+        return f"{len(labels)}: {', '.join(labels)}"
 
     def save_model(self, request, obj: ExportJob, form, change) -> None:
         """A draft changes through the service, which refuses once the export has started."""
@@ -113,13 +131,23 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     # --- List columns -----------------------------------------------------------------------
 
-    @admin.display(ordering="workspace__organization__name")
-    def organization(self, job: ExportJob):
-        return job.workspace.organization
+    @admin.display(description="Workspace (org.)", ordering="workspace__name")
+    def tenant(self, job: ExportJob) -> str:
+        return f"{job.workspace} ({job.workspace.organization})"
+
+    @admin.display(description="Logs written", ordering="total_records")
+    def logs(self, job: ExportJob) -> str:
+        return f"{job.rows_written:,} of {job.total_records:,}"
+
+    @admin.display(description="Filters")
+    def filters_shown(self, job: ExportJob) -> str:
+        if not job.filters:
+            return "none: every log of the workspace"
+        return json.dumps(job.filters, indent=1, sort_keys=True)
 
     @admin.display(description="Failure (technical)")
     def failure(self, job: ExportJob) -> str:
-        return truncatechars(job.error, 80) if job.error else ""
+        return truncatechars(job.error, 60) if job.error else ""
 
     @admin.display(description="File")
     def download_link(self, job: ExportJob) -> str:

@@ -73,6 +73,7 @@ def test_a_success_export_cannot_be_rewritten(staff, draft):
                                               "format": "jsonl"})
     assert response.status_code in (302, 403)
     draft.refresh_from_db()
+    assert "Requested fields:" in page and "1: ID" in page
     assert (draft.description, draft.limit, draft.requested_data) == ("for the admin", 100,
                                                                       ["id"])
 
