@@ -12,7 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
@@ -69,8 +71,7 @@ class ExportJobAdminForm(forms.ModelForm):
 class ExportJobAdmin(admin.ModelAdmin):
     form = ExportJobAdminForm
     # The link and the status first: on a narrow screen the last columns scroll out of view.
-    list_display = ("created_at", "status", "download_link", "tenant", "logs", "description",
-                    "failure")
+    list_display = ("export", "status", "download_link", "tenant", "logs", "failure")
     list_filter = ("status", "workspace__organization", "workspace", "format")
     list_select_related = ("workspace__organization",)
     search_fields = ("id", "description")
@@ -130,6 +131,12 @@ class ExportJobAdmin(admin.ModelAdmin):
             services.export_job_delete(job=job)
 
     # --- List columns -----------------------------------------------------------------------
+
+    @admin.display(description="Export", ordering="created_at")
+    def export(self, job: ExportJob) -> str:
+        created = date_format(timezone.localtime(job.created_at), "SHORT_DATETIME_FORMAT")
+        return format_html('{}<div class="export-description">{}</div>', created,
+                           truncatechars(job.description, 60) or "no description")
 
     @admin.display(description="Workspace (org.)", ordering="workspace__name")
     def tenant(self, job: ExportJob) -> str:

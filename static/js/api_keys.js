@@ -15,7 +15,17 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
-  document.addEventListener("htmx:load", function (event) { showCopyButtons(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    showCopyButtons(event.target);
+    // After a create, keyboard and screen-reader users land on the new key, or on what to fix.
+    var target = event.target.querySelector("#new-api-key, [aria-invalid=true]");
+    if (target) {
+      target.focus();
+      if (target.id === "new-api-key") {
+        target.select();
+      }
+    }
+  });
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-copy]");
