@@ -69,9 +69,14 @@ def test_a_key_made_on_the_page_works_with_the_sdk_until_revoked(
     log_in(page, live_server, username="kim", password=PASSWORD)
     page.click("nav >> text=API keys")
     page.wait_for_selector("h1:has-text('API keys')")
+    page.wait_for_load_state()  # htmx has taken over the forms
     assert page.locator("text=No keys yet").is_visible()
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
 
+    page.click("button:has-text('Create key')")  # no name yet: refused in place, focus on it
+    page.wait_for_selector(".field-error:has-text('Name: give the key a name')")
+    assert page.evaluate("document.activeElement.id") == "id_name"
+    assert not ApiKey.objects.exists()
     page.fill("#id_name", "nightly sync")
     page.check("input[name=scopes][value='logs.view']")
     assert page.is_checked("input[name=scopes][value='logs.export']")  # pre-checked
@@ -112,6 +117,28 @@ def test_a_key_made_on_the_page_works_with_the_sdk_until_revoked(
     with pytest.raises(AuthenticationError):
         client.logs.exports.list()
     assert no_horizontal_scroll(page)
+
+
+def test_the_api_keys_page_works_without_javascript(browser, live_server, workspace):
+    person = get_user_model().objects.create_user(username="kim", password=PASSWORD)
+    Membership.objects.create(user=person, workspace=workspace, role=Membership.Role.ADMIN)
+    context = browser.new_context(viewport=VIEWPORTS["1366"], java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, username="kim", password=PASSWORD)
+        page.click("nav >> text=API keys")
+        page.fill("#id_name", "no-js")
+        page.click("button:has-text('Create key')")
+        raw = page.wait_for_selector("[data-testid=new-api-key]").input_value()
+        api_key = ApiKey.objects.get()
+        assert raw.startswith(f"lx_{api_key.prefix}_") and api_key.scopes == ["logs.export"]
+        assert not page.is_visible("button[data-copy]")  # no JavaScript, no Copy button
+        page.click(f"#api-key-{api_key.id} button:has-text('Revoke')")
+        page.wait_for_selector("text=Revoked no-js")
+        api_key.refresh_from_db()
+        assert api_key.revoked_at is not None
+    finally:
+        context.close()
 
 
 # --- The admin's export actions ---------------------------------------------------------------
