@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from accounts.models import API_KEY_SCOPES, ApiKey, Membership, Organization, Workspace
 from accounts.services import api_key_revoke
@@ -94,14 +96,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            raw_key = obj.assign_new_key()
-            super().save_model(request, obj, form, change)
-            # Shown once here; only the hash is kept.
-            messages.warning(
-                request, f"Copy this API key now, it will not be shown again: {raw_key}"
-            )
-        else:
-            super().save_model(request, obj, form, change)
+            obj._raw_key = obj.assign_new_key()  # for response_add; only the hash is stored
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new key on the response itself: never in a message, a cookie or the session."""
+        raw_key = getattr(obj, "_raw_key", None)
+        if raw_key is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts, "api_key": obj, "raw_key": raw_key,
+            "title": "Copy the new API key",
+        }
+        response = TemplateResponse(request, "admin/accounts/apikey/created.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke the selected API keys", permissions=["change"])
     def revoke_keys(self, request, queryset) -> None:

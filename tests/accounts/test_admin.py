@@ -35,9 +35,10 @@ def test_scopes_are_checkboxes_and_the_new_key_is_shown_once(staff, workspace):
     response = staff.post("/admin/accounts/apikey/add/", {
         "name": "etl", "organization": workspace.organization_id, "workspace": workspace.id,
         "scopes": ["logs.view", "logs.export"],
-    }, follow=True)
-    shown = [str(m) for m in response.context["messages"] if "Copy this API key" in str(m)]
-    raw = re.search(r"(lx_\S+)", shown[0]).group(1)
+    })
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    raw = re.search(r'value="(lx_[^"]+)"', response.content.decode()).group(1)
+    assert raw not in str(response.cookies) and raw not in str(dict(staff.session))
     api_key = ApiKey.objects.get()
     assert api_key.scopes == ["logs.export", "logs.view"]
     assert authenticate_api_key(raw) == api_key
