@@ -30,12 +30,12 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             call_command("ensure_demo")
+            if not Log.objects.filter(workspace__slug="demo").exists():
+                call_command("seed_logs", count=DEMO_LOG_COUNT, workspace="demo", days=30)
         if settings.DEBUG:
             call_command("ensure_dev_admin")
         else:
             self.stdout.write("no admin login made (DEBUG is off): `manage.py createsuperuser`")
-            if not Log.objects.filter(workspace__slug="demo").exists():
-                call_command("seed_logs", count=DEMO_LOG_COUNT, workspace="demo", days=30)
 
         children: list[tuple[str, subprocess.Popen]] = []
         if redis_answers(settings.REDIS_URL):
