@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import current_workspace, shell_context
-from exports import services, storage
+from exports import selectors, services, storage
 from exports.access import ExportsUnavailable, exports_unavailable_reason
 from exports.errors import InvalidTransition
 from exports.forms import ExportRequestForm
@@ -27,11 +27,7 @@ HTMX_STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 
 def user_export(request: HttpRequest, export_id) -> ExportJob:
     """An export of one of the user's workspaces; any other is a 404, never a 403."""
-    job = (
-        ExportJob.objects.select_related("workspace__organization")
-        .filter(id=export_id, workspace__memberships__user=request.user)
-        .first()
-    )
+    job = selectors.user_export(user=request.user, export_id=export_id)
     if job is None:
         raise Http404("No such export.")
     return job
@@ -42,9 +38,10 @@ def _list_context(request: HttpRequest, workspace, *, page_number=None) -> dict:
     context["active_nav"] = "exports"
     if workspace is None:
         return context
-    exports = ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+    exports = selectors.workspace_exports(workspace=workspace)
     page = Paginator(exports, PAGE_SIZE).get_page(page_number)
     context.update(
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
         page=page,
         exports=page.object_list,
         unavailable_reason=exports_unavailable_reason(workspace.organization),
@@ -228,7 +225,7 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     try:
         url = services.export_job_download_url(job=job)
-    except InvalidTransition as refusal:
+    except (InvalidTransition, ExportsUnavailable) as refusal:
         messages.error(request, refusal.message)
         return redirect(f"{reverse('exports:index')}#export-{job.id}")
     return redirect(request.build_absolute_uri(url))

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
-from exports.filters import matching_logs, normalise_filters
-from exports.forms import LogFilterForm
+from logs.filters import matching_logs, normalise_filters
+from logs.forms import LogFilterForm
 from logs.models import Log
 
 PAGE_SIZE = 50
