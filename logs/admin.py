@@ -15,6 +15,8 @@ class LogAdmin(admin.ModelAdmin):
     search_fields = ("id", "trace_id", "ai_model")
     date_hierarchy = "created_at"
     list_select_related = ("workspace__organization",)
+    # A filtered page would otherwise count the whole table as well: millions of rows.
+    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return False
