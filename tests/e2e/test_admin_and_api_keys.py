@@ -75,7 +75,7 @@ def test_a_key_made_on_the_page_works_with_the_sdk_until_revoked(
 
     page.click("button:has-text('Create key')")  # no name yet: refused in place, focus on it
     page.wait_for_selector(".field-error:has-text('Name: give the key a name')")
-    assert page.evaluate("document.activeElement.id") == "id_name"
+    page.wait_for_function("document.activeElement.id === 'id_name'")  # after htmx settles
     assert not ApiKey.objects.exists()
     page.fill("#id_name", "nightly sync")
     page.check("input[name=scopes][value='logs.view']")
