@@ -194,3 +194,14 @@ def test_workspace_and_organization_filters(staff, draft, other_workspace):
                              {"workspace__id__exact": draft.workspace_id})
     html = by_workspace.content.decode()
     assert str(draft.id) in html and str(theirs.id) not in html
+
+
+def test_an_unreachable_queue_is_a_refusal_and_the_export_stays_a_draft(staff, draft, settings):
+    # A queue on a port nothing listens on: the shared Redis is never touched.
+    settings.RQ_QUEUES = {**settings.RQ_QUEUES, "exports-nowhere": {
+        "URL": "redis://127.0.0.1:1/0", "DEFAULT_TIMEOUT": 60}}
+    settings.EXPORTS_QUEUE = "exports-nowhere"
+    response = staff.post(f"/admin/exports/exportjob/{draft.id}/start/", follow=True)
+    assert services.QUEUE_DOWN_MESSAGE in " ".join(messages_of(response))
+    draft.refresh_from_db()
+    assert (draft.status, draft.attempt) == (Status.DRAFT, 0)
