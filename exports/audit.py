@@ -43,6 +43,10 @@ class Actor:
         return cls(channel=Channel.PAGE, user=request.user, ip_address=client_address(request))
 
     @classmethod
+    def for_admin(cls, request: HttpRequest) -> Actor:
+        return cls(channel=Channel.ADMIN, user=request.user, ip_address=client_address(request))
+
+    @classmethod
     def for_api(cls, request: HttpRequest, api_key: ApiKey) -> Actor:
         return cls(channel=Channel.API, api_key=api_key, ip_address=client_address(request))
 

@@ -112,6 +112,7 @@ class ExportEvent(models.Model):
         PAGE = "page", "Exports page"
         API = "api", "API"
         SIGNED_URL = "signed_url", "Signed download link"
+        ADMIN = "admin", "Admin"
 
     export = models.ForeignKey(
         ExportJob, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events"
