@@ -10,6 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from playwright.sync_api import expect
 from portkey_ai import Portkey
 from portkey_ai.api_resources.exceptions import AuthenticationError
 
@@ -75,7 +76,8 @@ def test_a_key_made_on_the_page_works_with_the_sdk_until_revoked(
 
     page.click("button:has-text('Create key')")  # no name yet: refused in place, focus on it
     page.wait_for_selector(".field-error:has-text('Name: give the key a name')")
-    page.wait_for_function("document.activeElement.id === 'id_name'")  # after htmx settles
+    # after htmx settles; expect() polls without eval, which the page's CSP refuses
+    expect(page.locator("#id_name")).to_be_focused()
     assert not ApiKey.objects.exists()
     page.fill("#id_name", "nightly sync")
     page.check("input[name=scopes][value='logs.view']")
