@@ -6,6 +6,7 @@ ValidationError keys are mapped back onto these fields (`add_service_errors`).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -96,7 +97,7 @@ class TimeRangeForm(forms.Form):
 
     def filter_query(self) -> str:
         """The filters as a query string, so another page can start from the same slice."""
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        data = self.valid_filter_data() if self.is_bound else {}
         pairs = [("time_range", data.get("time_range") or self.default_time_range)]
         for name in ("created_from", "created_to"):
             if data.get(name):
@@ -106,17 +107,32 @@ class TimeRangeForm(forms.Form):
                 pairs.append((name, data[name]))
         return urlencode(pairs)
 
+    def field_for_service_key(self, key: str) -> str | None:
+        field = SERVICE_ERROR_FIELDS.get(key)
+        if field == "created_from" and (getattr(self, "cleaned_data", None) or {}).get(
+                "time_range") != "custom":
+            field = "time_range"
+        return field if field in self.fields else None
+
+    def named_message(self, key: str, message: str) -> str:
+        """The service's message with the field's label in front, and the bound names of a
+        range ("gte", "lte") in the words of this form."""
+        field = self.field_for_service_key(key)
+        label = self.fields[field].label if field else key
+        words = re.sub(r"\blte\b", str(self.fields["created_to"].label), message)
+        words = re.sub(r"\bgte\b", str(self.fields["created_from"].label), words)
+        return f"{label}: {words}"
+
     def add_service_errors(self, error: ValidationError) -> None:
-        """Shows each service error next to the field it is about."""
+        """Shows each service error next to the field it is about, naming that field."""
         for key, messages in error.message_dict.items():
-            field = SERVICE_ERROR_FIELDS.get(key)
-            if field == "created_from" and self.cleaned_data.get("time_range") != "custom":
-                field = "time_range"
+            field = self.field_for_service_key(key)
             for message in messages:
-                if field in self.fields:
-                    self.add_error(field, message)
-                else:
-                    self.add_error(None, f"{key}: {message}")
+                self.add_error(field, self.named_message(key, message))
+
+    def valid_filter_data(self) -> dict:
+        """The values that parsed, even when the filters were refused afterwards."""
+        return getattr(self, "cleaned_data", None) or {}
 
 
 class ExportRequestForm(TimeRangeForm):
@@ -125,7 +141,7 @@ class ExportRequestForm(TimeRangeForm):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     offset = forms.IntegerField(
-        label="Skip the first", required=False, initial=0,
+        label="Offset", required=False, initial=0,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     requested_data = forms.MultipleChoiceField(
@@ -156,6 +172,22 @@ class ExportRequestForm(TimeRangeForm):
         chosen = set(self["requested_data"].value() or [])
         return [(field, field.name in chosen) for field in FIELDS]
 
+    def label_preview_problems(self, preview) -> None:
+        """The preview's problems, each naming its field as the form's errors do."""
+        preview.problems = {
+            key: [self.named_message(key, message) for message in messages]
+            for key, messages in preview.problems.items()
+        }
+
+    @staticmethod
+    def empty_export_error(preview) -> tuple[str | None, str]:
+        """(field, message) for a request that would export no log at all."""
+        if preview.matches:
+            return ("offset", f"Offset: skips all {preview.matches:,} matching logs, so the "
+                              "export would be empty; use a smaller offset.")
+        return (None, "No logs match these filters, so the export would be empty; widen the "
+                      "time range or clear a filter.")
+
     def service_arguments(self, *, now: datetime) -> dict:
         """Keyword arguments for services.export_job_create."""
         data = self.cleaned_data
@@ -171,3 +203,34 @@ class ExportRequestForm(TimeRangeForm):
 
 class LogFilterForm(TimeRangeForm):
     default_time_range = "30d"
+
+
+class ExportListFilterForm(forms.Form):
+    """The Exports list's search (description) and status filter."""
+
+    q = forms.CharField(label="Search descriptions", required=False, max_length=200)
+    status = forms.ChoiceField(
+        label="Status", required=False,
+        choices=[("", "All statuses"), *ExportJob.Status.choices],
+    )
+
+    @property
+    def values(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {key: value for key, value in self.cleaned_data.items() if value}
+
+    @property
+    def is_filtering(self) -> bool:
+        return bool(self.values)
+
+    def apply(self, exports):
+        values = self.values
+        if values.get("q"):
+            exports = exports.filter(description__icontains=values["q"].strip())
+        if values.get("status"):
+            exports = exports.filter(status=values["status"])
+        return exports
+
+    def query_string(self) -> str:
+        return urlencode(sorted(self.values.items()))

@@ -32,7 +32,17 @@ class ExportPreview:
     rows: int | None = None
     estimated_bytes: int | None = None
     cap: int = 0
+    offset: int = 0
     problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + (self.rows or 0)
+
+    @property
+    def has_more(self) -> bool:
+        """Matching logs past this export's slice, which another export could hold."""
+        return bool(self.rows) and (self.matches or 0) > self.next_offset
 
 
 def export_preview(*, workspace, filters, requested_data, limit, offset,
@@ -45,6 +55,7 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     except ValidationError as error:
         preview.problems = error.message_dict
         return preview
+    preview.offset = offset_value
     preview.matches = matching_logs(workspace_id=workspace.id, filters=normalised).count()
     preview.rows = export_slice_count(matches=preview.matches, limit=limit_value,
                                       offset=offset_value)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
+from exports.access import exports_unavailable_reason
 from exports.filters import matching_logs, normalise_filters
 from exports.forms import LogFilterForm
 from logs.models import Log
@@ -27,13 +28,19 @@ def log_index(request: HttpRequest) -> HttpResponse:
     if workspace is None:
         raise Http404("You are not a member of any workspace.")
     form = LogFilterForm(request.GET or {"time_range": LogFilterForm.default_time_range})
-    filters: dict = {}
+    filters: dict | None = None
     if form.is_valid():
         try:
             filters = normalise_filters(form.raw_filters(now=timezone.now()))
         except ValidationError as error:
             form.add_service_errors(error)
-    logs = matching_logs(workspace_id=workspace.id, filters=filters).order_by("-created_at", "-id")
+    if filters is None:
+        # A filter that does not parse never widens the result: nothing is listed until it is
+        # fixed (the error shows beside it).
+        logs = Log.objects.none()
+    else:
+        logs = matching_logs(workspace_id=workspace.id, filters=filters).order_by(
+            "-created_at", "-id")
     page = Paginator(logs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -46,6 +53,8 @@ def log_index(request: HttpRequest) -> HttpResponse:
         active_nav="logs", form=form, page=page, logs=page.object_list,
         page_query=query.urlencode(), export_query=form.filter_query(),
         model_choices=[model for model in models if model],
+        filters_invalid=filters is None,
+        exports_unavailable=exports_unavailable_reason(workspace.organization),
     )
     if request.htmx and not request.htmx.boosted:
         return render(request, "logs/index.html#log-list", context)
