@@ -146,7 +146,7 @@ def export_preview_panel(request: HttpRequest) -> HttpResponse:
     data = request.POST.copy() if request.method == "POST" else request.GET.copy()
     data.pop("csrfmiddlewaretoken", None)
     return _render_request(request, _require_workspace(request), ExportRequestForm(data),
-                           htmx_partial="preview")
+                           htmx_partial="preview-body")
 
 
 @require_POST

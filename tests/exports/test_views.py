@@ -174,7 +174,7 @@ def test_preview_counts_matches_rows_and_estimates_size(member_client, seeded):
     query = "time_range=custom&limit=100&offset=0&requested_data=id&requested_data=cost"
     response = member_client.get(f"/exports/preview/?{query}", **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="preview"')
+    assert response.status_code == 200 and html.lstrip().startswith('<h3 class="preview-title">')
     assert 'data-testid="preview-matches">300<' in html
     assert 'data-testid="preview-rows">100<' in html
     assert "about " in html and "KB" in html
