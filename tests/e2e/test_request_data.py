@@ -82,18 +82,21 @@ def test_the_preview_names_each_problem_and_never_lets_an_empty_export_through(
     submit = page.locator("#preview button:has-text('Request Export')")
 
     page.click("button:has-text('Select none')")
-    page.wait_for_selector("#preview .field-error:has-text('Requested fields: choose at least one field')")
+    page.wait_for_selector(
+        "#preview .field-error:has-text('Requested fields: choose at least one field')")
     assert page.inner_text("[data-testid=preview-size]") == "—"  # no estimate of no fields
     assert submit.is_disabled()
 
     page.click("button:has-text('Select all')")
     page.fill("#id_limit", "0")
-    page.wait_for_selector("#preview .field-error:has-text('Maximum number of logs: must be at least 1')")
+    page.wait_for_selector(
+        "#preview .field-error:has-text('Maximum number of logs: must be at least 1')")
     assert submit.is_disabled()
 
     page.fill("#id_limit", "100")
     page.fill("#id_offset", "5000")  # 3,000 logs match
-    page.wait_for_selector("#preview .field-error:has-text('the offset skips all 3,000 matching logs')")
+    page.wait_for_selector(
+        "#preview .field-error:has-text('the offset skips all 3,000 matching logs')")
     assert page.inner_text("[data-testid=preview-rows]") == "0"
     assert submit.is_disabled()
     assert submit.get_attribute("aria-describedby") == "request-blocked"
@@ -109,7 +112,8 @@ def test_the_preview_names_each_problem_and_never_lets_an_empty_export_through(
     page.click("label.chip:has-text('Custom')")
     page.fill("#id_created_from", "2024-02-01T00:00")
     page.fill("#id_created_to", "2024-01-01T00:00")
-    page.wait_for_selector("#preview .field-error:has-text('From (UTC): must not be after To (UTC)')")
+    page.wait_for_selector(
+        "#preview .field-error:has-text('From (UTC): must not be after To (UTC)')")
     assert submit.is_disabled()
     assert ExportJob.objects.count() == 0
 
@@ -161,7 +165,7 @@ def test_on_a_phone_preview_and_request_export_stay_in_view(browser, live_server
 
         def in_view() -> bool:
             box = button.bounding_box()
-            return box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 844
+            return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
 
         assert in_view()  # before scrolling...
         page.locator("input[name=requested_data][value=metadata]").scroll_into_view_if_needed()
