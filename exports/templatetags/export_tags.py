@@ -103,3 +103,18 @@ def export_name(job) -> str:
 def field_label_list(names) -> list[str]:
     return [FIELDS_BY_NAME[name].label if name in FIELDS_BY_NAME else name
             for name in names or []]
+
+
+@register.filter
+def run_duration(job) -> str:
+    """How long the last run took, to the second under a minute."""
+    if not job.started_at or not job.finished_at:
+        return "—"
+    seconds = max(0, round((job.finished_at - job.started_at).total_seconds()))
+    if seconds < 60:
+        return _plural(seconds, "second")
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{_plural(minutes, 'minute')} {_plural(seconds, 'second')}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{_plural(hours, 'hour')} {_plural(minutes, 'minute')}"
