@@ -25,7 +25,8 @@ def test_a_status_code_it_cannot_read_shows_an_error_and_lists_nothing(
     log_in_member(page, live_server)
     page.goto(f"{live_server.url}/logs/")
     page.select_option("#id_ai_model", model)
-    page.wait_for_selector(f".list-head p:has-text('{Log.objects.filter(ai_model=model).count():,}')")
+    matching = Log.objects.filter(ai_model=model).count()
+    page.wait_for_selector(f".list-head p:has-text('{matching:,}')")
 
     # Applied in place (htmx): the error shows beside the field and no list replaces it.
     page.fill("#id_status_code", bad_code)
