@@ -87,6 +87,29 @@
     }
   });
 
+  // A row redrawn by its own action or by polling would drop the keyboard focus to the top of
+  // the page: keep it on the same control of the new row, or on the row's first action.
+  var rowFocus = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target.classList && target.classList.contains("export-row") &&
+        target.contains(document.activeElement)) {
+      rowFocus = { id: target.id, label: document.activeElement.getAttribute("aria-label") };
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!rowFocus) { return; }
+    var row = document.getElementById(rowFocus.id);
+    var wanted = rowFocus;
+    rowFocus = null;
+    if (!row || (document.activeElement && document.activeElement !== document.body)) { return; }
+    var same = Array.prototype.find.call(row.querySelectorAll("[aria-label]"), function (node) {
+      return node.getAttribute("aria-label") === wanted.label;
+    });
+    var control = same || row.querySelector(".actions button, .actions a");
+    if (control) { control.focus(); }
+  });
+
   function focusHeading(container) {
     var heading = container.querySelector("h2");
     if (!heading) { return false; }
