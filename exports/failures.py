@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import re
 
-TRY_AGAIN = "Press Start Again; if it fails again, ask your admin to look at the export."
+TRY_AGAIN = "Press Start Again; if it fails again, ask your admin."
 
 # (pattern on the stored error, plain reason). The first that matches wins.
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"JobTimeoutException|exceeded maximum timeout", re.I),
-     "The export took longer than the time one export may run, so it was stopped. "
-     "Export fewer logs (a shorter time range or a lower maximum) and start it again."),
+     "It took longer than one export may run. Export fewer logs (a shorter time range or a "
+     "lower maximum)."),
     (re.compile(r"^Could not write the export file", re.I),
-     "The export file could not be saved in the export storage. " + TRY_AGAIN),
+     "The file could not be saved in the export storage. " + TRY_AGAIN),
     (re.compile(r"worker|lease|abandoned|died|lost", re.I),
-     "The worker running this export stopped before it finished. " + TRY_AGAIN),
+     "The worker running it stopped before it finished. " + TRY_AGAIN),
     (re.compile(r"OperationalError|InterfaceError|database|connection", re.I),
-     "The logs could not be read from the database while exporting. " + TRY_AGAIN),
+     "The logs could not be read from the database. " + TRY_AGAIN),
 )
 GENERIC = "Something went wrong while writing the file. " + TRY_AGAIN
 

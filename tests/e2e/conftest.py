@@ -104,9 +104,10 @@ def screenshot():
     """Saves a full-page screenshot under docs/screenshots/ (the README points there)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str) -> Path:
+    def take(page, name: str, *, full_page: bool = True) -> Path:
+        """full_page=False shows what is on screen (a drawer, a sticky footer) as people see it."""
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
         return path
 
     return take

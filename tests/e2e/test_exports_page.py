@@ -30,13 +30,12 @@ def wait_for_status(page, job: ExportJob, status: str, timeout: float = 60_000) 
 
 
 def test_a_new_user_requests_starts_watches_and_downloads_an_export(
-    page, live_server, member, logs_3000, rq_workers, screenshot
+    page, live_server, member, logs_3000, rq_workers
 ):
     rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="100")  # 1,000 rows ≈ 10 s
     log_in(page, live_server, username="grace", password=PASSWORD)
     assert page.locator(".nav-link.active").inner_text() == "Exports"
     page.wait_for_selector("text=No exports yet")
-    screenshot(page, "exports-empty")
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
 
     page.click("header >> text=Request Data")
@@ -49,7 +48,6 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
         "#request-panel .field-error:has-text('choose at least one field')")
     assert error.is_visible()
     assert ExportJob.objects.count() == 0
-    screenshot(page, "request-data-validation-error")
 
     for name in FIVE_FIELDS:
         page.check(f"input[name=requested_data][value={name}]")
@@ -60,7 +58,6 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
     )
     assert page.inner_text("[data-testid=preview-matches]") == "3,000"
     assert re.fullmatch(r"about [\d.]+\xa0KB", page.inner_text("[data-testid=preview-size]"))
-    screenshot(page, "request-data-form-with-preview")
 
     page.click("button:has-text('Request Export')")
     page.wait_for_selector(".export-row .row-note:has-text('Export requested')")
@@ -163,8 +160,7 @@ def test_a_failure_shows_its_reason_and_starts_again_once_the_fault_is_gone(
     assert len(Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()) == 200
 
 
-def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_workers, tmp_path,
-                                  screenshot):
+def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_workers, tmp_path):
     def create(description: str, **extra) -> ExportJob:
         return services.export_job_create(
             workspace=logs_3000, description=description,
@@ -196,8 +192,7 @@ def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_worke
     page.wait_for_function(
         f"Number(document.querySelector('#export-{running.id} progress')?.value) > 0"
     )
-    screenshot(page, "exports-every-status")
-    actions = {job.id: row_of(page, job).locator(".col-actions .actions > *").all_inner_texts()
+    actions = {job.id: row_of(page, job).locator(".col-actions :is(a, button)").all_inner_texts()
                for job in (failed, succeeded, stopped, running, draft)}
     assert actions == {failed.id: ["Start Again", "Details", "Delete"],
                        succeeded.id: ["Download", "Details", "Delete"],
