@@ -132,6 +132,13 @@ def test_export_detail_page_and_its_actions(page, live_server, member, logs_3000
     page.click("button:has-text('Cancel')")
     page.wait_for_selector(".badge-stopped")
     assert ExportJob.objects.get(id=broken.id).status == "stopped"
+    # Started again and run by a worker: the page follows the run by itself to Success.
+    page.click("button:has-text('Start Again')")
+    page.wait_for_selector("#export-detail[data-status='in_progress']")
+    rq_workers.run_burst()
+    page.wait_for_selector("#export-detail[data-status='success']", timeout=30_000)
+    assert page.locator("a:has-text('Download')").is_visible()
+    assert "attempt 3" in page.inner_text("main")
 
 
 def test_the_sidebar_links_the_api_docs(page, live_server, member):
