@@ -20,6 +20,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)

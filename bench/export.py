@@ -171,7 +171,7 @@ def reference_sql(workspace, rows: int) -> str:
     from django.db.models import BooleanField, ExpressionWrapper, Q
 
     from exports.fields import FIELDS
-    from exports.filters import matching_logs
+    from logs.filters import matching_logs
 
     is_success = ExpressionWrapper(Q(status_code__gte=200, status_code__lte=299),
                                    output_field=BooleanField())

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "accounts",
     "logs",
     "exports",
+    "ninja",
+    "api",
+    "devstack",
 ]
 
 MIDDLEWARE = [
@@ -200,3 +203,5 @@ LOGGING = {
 
 # REST API: the largest JSON body accepted (HTTP 413 beyond it), e.g. for POST /v1/logs.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024)
+# Django refuses bodies past this before the API can read them: never below the API's own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from exports import services
-from exports.filters import export_slice_count, matching_logs, normalise_filters
 from exports.writer import write_export
+from logs.filters import export_slice_count, matching_logs, normalise_filters
 
 SAMPLE_ROWS = 200  # rows written to memory to measure the size of a line
 

@@ -17,20 +17,26 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from rq import Callback
 
 from accounts.models import ApiKey, Workspace
 from exports import storage
 from exports.access import ensure_exports_available
 from exports.errors import ExportNotReady, InvalidTransition
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
-from exports.filters import export_slice_count, matching_logs, normalise_filters
 from exports.models import ExportJob
 from exports.writer import ExportStopped, write_export
+from logs.filters import (
+    MAX_INTEGER,
+    export_slice_count,
+    matching_logs,
+    normalise_filters,
+    refuse_unstorable_text,
+)
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
 
-MAX_OFFSET = 2**31 - 1  # the largest value the offset column holds on every database
 PROGRESS_SAVE_INTERVAL = 0.25  # seconds: progress reaches the database at most 4 times a second
 
 
@@ -80,8 +86,8 @@ def normalise_offset(raw: Any) -> int:
     offset = _whole_number(raw, field="offset")
     if offset < 0:
         raise ValidationError({"offset": "must be 0 or more"})
-    if offset > MAX_OFFSET:
-        raise ValidationError({"offset": f"must be at most {MAX_OFFSET:,}"})
+    if offset > MAX_INTEGER:
+        raise ValidationError({"offset": f"must be at most {MAX_INTEGER:,}"})
     return offset
 
 
@@ -103,7 +109,7 @@ def normalise_description(raw: Any) -> str:
         raise ValidationError({"description": "must be text"})
     if len(raw) > 500:
         raise ValidationError({"description": "must be at most 500 characters"})
-    return raw.strip()
+    return refuse_unstorable_text(raw, field="description").strip()
 
 
 def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
@@ -226,18 +232,15 @@ def export_job_start(*, job: ExportJob) -> ExportJob:
 
 
 def enqueue_export(*, job_id: str, attempt: int) -> None:
-    from rq import Callback
-
-    from exports.tasks import on_export_job_failure, run_export
-
+    # By dotted path: exports.tasks imports this module, so this one must not import it back.
     queue = django_rq.get_queue(settings.EXPORTS_QUEUE)
     queue.enqueue(
-        run_export,
+        "exports.tasks.run_export",
         job_id,
         attempt,
         job_id=f"export-{job_id}-{attempt}",
         description=f"export {job_id} (attempt {attempt})",
-        on_failure=Callback(on_export_job_failure),
+        on_failure=Callback("exports.tasks.on_export_job_failure"),
         failure_ttl=7 * 86_400,
     )
 
@@ -375,6 +378,7 @@ def describe_failure(error: BaseException) -> str:
 
 
 def export_job_download_url(*, job: ExportJob) -> str:
+    ensure_exports_available(job.workspace.organization)
     if job.status != Status.SUCCESS:
         raise ExportNotReady(
             f"this export is {job.get_status_display()}; a file can be downloaded once it "

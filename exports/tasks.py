@@ -14,8 +14,6 @@ FAILURE_REASONS = {
                            "(EXPORTS_JOB_TIMEOUT) and was stopped.",
     "AbandonedJobError": "The export worker stopped unexpectedly (restarted, or out of memory) "
                          "before finishing. Start the export again.",
-    "WorkHorseTerminated": "The export worker stopped unexpectedly (restarted, or out of "
-                           "memory) before finishing. Start the export again.",
 }
 
 

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import current_workspace, shell_context
-from exports import services, storage
+from exports import selectors, services, storage
 from exports.access import ExportsUnavailable, exports_unavailable_reason
 from exports.errors import InvalidTransition
 from exports.forms import ExportListFilterForm, ExportRequestForm
@@ -29,11 +29,7 @@ HTMX_STOP_POLLING = 286  # htmx stops an `every` trigger on this status
 
 def user_export(request: HttpRequest, export_id) -> ExportJob:
     """An export of one of the user's workspaces; any other is a 404, never a 403."""
-    job = (
-        ExportJob.objects.select_related("workspace__organization")
-        .filter(id=export_id, workspace__memberships__user=request.user)
-        .first()
-    )
+    job = selectors.user_export(user=request.user, export_id=export_id)
     if job is None:
         raise Http404("No such export.")
     return job
@@ -45,11 +41,8 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
     if workspace is None:
         return context
     list_filter = ExportListFilterForm(query or {})
-    exports = list_filter.apply(
-        ExportJob.objects.filter(workspace=workspace)
-        .select_related("created_by", "created_by_api_key")
-        .order_by("-created_at", "-id")
-    )
+    every_export = selectors.workspace_exports(workspace=workspace)
+    exports = list_filter.apply(every_export.select_related("created_by", "created_by_api_key"))
     page = Paginator(exports, PAGE_SIZE).get_page((query or {}).get("page"))
     context.update(
         page=page,
@@ -58,7 +51,7 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
         list_query=list_filter.query_string(),
         max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
         has_any_export=list_filter.is_filtering or bool(page.object_list)
-        or ExportJob.objects.filter(workspace=workspace).exists(),
+        or every_export.exists(),
         unavailable_reason=exports_unavailable_reason(workspace.organization),
     )
     return context
@@ -291,7 +284,7 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     try:
         url = services.export_job_download_url(job=job)
-    except InvalidTransition as refusal:
+    except (InvalidTransition, ExportsUnavailable) as refusal:
         messages.error(request, refusal.message)
         return redirect(_back_to(request, job))
     return redirect(request.build_absolute_uri(url))

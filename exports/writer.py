@@ -26,8 +26,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from exports.fields import FIELDS_BY_NAME, ExportField
-from exports.filters import matching_logs
 from logs.canonical_json import _encode_string
+from logs.filters import matching_logs
 
 # Called with the number of rows written so far; raises to stop the export.
 Checkpoint = Callable[[int], None]

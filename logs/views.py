@@ -13,9 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
-from exports.access import exports_unavailable_reason
-from exports.filters import matching_logs, normalise_filters
-from exports.forms import LogFilterForm
+from logs.filters import matching_logs, normalise_filters
+from logs.forms import LogFilterForm
 from logs.models import Log
 
 PAGE_SIZE = 50
@@ -54,7 +53,6 @@ def log_index(request: HttpRequest) -> HttpResponse:
         page_query=query.urlencode(), export_query=form.filter_query(),
         model_choices=[model for model in models if model],
         filters_invalid=filters is None,
-        exports_unavailable=exports_unavailable_reason(workspace.organization),
     )
     if request.htmx and not request.htmx.boosted:
         return render(request, "logs/index.html#log-list", context)

@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Workspace
-from exports.redis_server import redis_answers, start_bundled_redis
+from devstack.redis_server import redis_answers, start_bundled_redis
 from logs.seeding import seed_logs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -118,3 +118,12 @@ def run_duration(job) -> str:
         return f"{_plural(minutes, 'minute')} {_plural(seconds, 'second')}"
     hours, minutes = divmod(minutes, 60)
     return f"{_plural(hours, 'hour')} {_plural(minutes, 'minute')}"
+
+
+@register.filter
+def exports_unavailable(organization) -> str | None:
+    """Why exports are closed to this organization (plan, Data Service), or None: lets another
+    app's page (Logs) hide its way into exports without importing exports."""
+    from exports.access import exports_unavailable_reason
+
+    return exports_unavailable_reason(organization)

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from exports import services
-from exports.filters import matching_logs, normalise_filters
 from exports.models import ExportJob
+from logs.filters import matching_logs, normalise_filters
 from tests.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from exports.fields import ACCEPTED_NAMES, ALIASES, FIELDS
-from exports.filters import KNOWN_FILTERS, matching_logs, normalise_filters, split_paging
 from exports.models import ExportJob
+from logs.filters import KNOWN_FILTERS, matching_logs, normalise_filters, split_paging
 from tests.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from exports.filters import matching_logs, normalise_filters
+from logs.filters import matching_logs, normalise_filters
 from logs.models import Log
 from tests.api.conftest import assert_error
 

@@ -15,12 +15,36 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.models import API_KEY_SCOPES
+from api.v1 import api
 from exports import services
-from exports.api_schema import openapi_document
-from exports.fields import ACCEPTED_NAMES, FIELDS
-from exports.filters import KNOWN_FILTERS, PAGING_KEYS, SPEC_FILTERS
+from exports.fields import ACCEPTED_NAMES, ALIASES, FIELDS
+from logs.filters import KNOWN_FILTERS, PAGING_KEYS, SPEC_FILTERS
 from tests.api.conftest import issue_key
 
+
+def openapi_document() -> dict:
+    return api.get_openapi_schema()
+
+
+ENDPOINTS = {
+    "/logs/exports": {"get": "logs.export", "post": "logs.export"},
+    "/logs/exports/{exportId}": {"get": "logs.export", "put": "logs.export"},
+    "/logs/exports/{exportId}/start": {"post": "logs.export"},
+    "/logs/exports/{exportId}/cancel": {"post": "logs.export"},
+    "/logs/exports/{exportId}/download": {"get": "logs.export"},
+    "/logs": {"post": "logs.write"},
+    "/logs/{logId}": {"get": "logs.view"},
+}
+# Errors beyond 401/403/404/405/500 that an operation documents.
+OPERATION_ERRORS = {
+    ("/logs/exports", "post"): {"400", "413", "415", "422"},
+    ("/logs/exports", "get"): {"422"},
+    ("/logs/exports/{exportId}", "put"): {"400", "409", "413", "415", "422"},
+    ("/logs/exports/{exportId}/start", "post"): {"409", "503"},
+    ("/logs/exports/{exportId}/cancel", "post"): {"409"},
+    ("/logs/exports/{exportId}/download", "get"): {"409"},
+    ("/logs", "post"): {"400", "413", "415", "422"},
+}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
@@ -29,12 +53,52 @@ def test_the_document_is_valid_openapi_and_built_from_the_catalogues():
     document = openapi_document()
     validate(document)
     schemas = document["components"]["schemas"]
-    assert schemas["RequestedData"]["items"]["enum"] == list(ACCEPTED_NAMES)
+    assert document["servers"] == [{"url": "/v1"}]
+    for body in ("CreateExportRequest", "UpdateExportRequest"):
+        requested = schemas[body]["properties"]["requested_data"]
+        assert requested["items"]["enum"] == list(ACCEPTED_NAMES)
+        for field in FIELDS:  # every alias, in the field's documentation
+            assert all(alias in requested["description"] for alias in field.aliases)
+        assert schemas[body]["properties"]["filters"]["allOf"] == [
+            {"$ref": "#/components/schemas/ExportFilters"}]
+        assert schemas[body]["additionalProperties"] is False
+    assert schemas["CreateExportRequest"]["required"] == ["requested_data"]
     assert set(schemas["ExportFilters"]["properties"]) == {
         *KNOWN_FILTERS, *SPEC_FILTERS, *PAGING_KEYS}
+    assert schemas["ExportFilters"]["additionalProperties"] is False
     assert schemas["ExportItem"]["properties"]["requested_data"]["items"]["enum"] == [
         field.name for field in FIELDS]
     assert document["x-scopes"] == API_KEY_SCOPES
+    assert document["x-field-aliases"] == ALIASES
+    error = schemas["Error"]
+    assert error["required"] == ["error"]
+    assert set(schemas["ErrorDetail"]["required"]) == {"message", "field", "code"}
+    assert {
+        (scheme["type"], scheme.get("name") or scheme.get("scheme"))
+        for scheme in document["components"]["securitySchemes"].values()
+    } == {("apiKey", "x-portkey-api-key"), ("http", "bearer")}
+    body_of_logs = document["paths"]["/logs"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["anyOf"]
+    assert body_of_logs[0]["$ref"].endswith("/CustomLog")
+    assert body_of_logs[1]["items"]["$ref"].endswith("/CustomLog")
+
+
+def test_every_endpoint_documents_its_scope_and_errors_in_the_one_shape():
+    document = openapi_document()
+    assert {path: set(item) for path, item in document["paths"].items()} == {
+        path: set(methods) for path, methods in ENDPOINTS.items()}
+    for path, methods in ENDPOINTS.items():
+        for method, scope in methods.items():
+            operation = document["paths"][path][method]
+            assert operation["x-scope"] == scope
+            assert f"`{scope}`" in operation["description"]
+            assert len(operation["security"]) == 2
+            errors = {code for code in operation["responses"] if code != "200"}
+            assert errors == {"401", "403", "404", "405", "500",
+                              *OPERATION_ERRORS.get((path, method), ())}, (path, method)
+            for code in errors:
+                content = operation["responses"][code]["content"]["application/json"]
+                assert content["schema"]["$ref"] == "#/components/schemas/Error"
 
 
 @pytest.mark.django_db
@@ -42,13 +106,17 @@ def test_the_document_and_docs_page_are_served(client):
     response = client.get("/v1/openapi.json")
     assert response.status_code == 200
     assert response.json() == openapi_document()
+    text = response.content.decode()
+    for needle in ("/logs/exports/{exportId}/download", "x-portkey-api-key", "logs.export",
+                   "ai_org_model", "time_of_generation_min", "req_units", '"error"'):
+        assert needle in text, needle
     page = client.get("/v1/docs")
     assert page.status_code == 200
     html = page.content.decode()
-    for text in ("/v1/logs/exports/{exportId}/download", "x-portkey-api-key", "logs.export",
-                 "ai_org_model", "time_of_generation_min", "req_units", '"error"'):
-        assert text in html, text
-    assert "https://" not in html.split("<body>")[0]  # nothing loaded from a CDN
+    assert "/v1/openapi.json" in html  # the page renders the document above
+    assert "https://" not in html  # nothing loaded from a CDN
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/static/ninja/{asset}" in html
 
 
 @pytest.mark.integration

@@ -11,8 +11,8 @@ import requests
 from portkey_ai import Portkey
 from portkey_ai.api_resources.exceptions import ConflictError, NotFoundError
 
-from exports.filters import matching_logs, normalise_filters
 from exports.models import ExportJob
+from logs.filters import matching_logs, normalise_filters
 from tests.api.conftest import issue_key
 from tests.conftest import wait_for
 

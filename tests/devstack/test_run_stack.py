@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from exports.redis_server import redis_answers
+from devstack.redis_server import redis_answers
 from tests.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from exports.filters import matching_logs, normalise_filters
+from logs.filters import matching_logs, normalise_filters
 
 
 def test_normal_form():

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from exports.redis_server import redis_answers, start_bundled_redis
+from devstack.redis_server import redis_answers, start_bundled_redis
 from logs.models import Log
 
 DEMO_LOG_COUNT = 20_000

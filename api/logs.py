@@ -4,39 +4,39 @@ from __future__ import annotations
 
 import uuid
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
+from ninja import Body, Router
 
 from accounts.api_keys import workspaces_of
-from exports.api_auth import authenticate, resolve_workspace
-from exports.api_errors import not_found
-from exports.api_http import api_endpoint, json_body, ok
-from exports.filters import format_timestamp
+from api.auth import key_auth, resolve_workspace
+from api.errors import not_found
+from api.schemas import InsertLogsRequest, InsertLogsResponse, LogObject
 from logs.ingestion import insert_custom_logs
 from logs.models import Log
 
+router = Router(tags=["Logs"])
 
-def insert_logs(request: HttpRequest) -> JsonResponse:
-    api_key = authenticate(request, scope="logs.write")
-    workspace = resolve_workspace(api_key, request.GET.get("workspace_id"))
-    logs = insert_custom_logs(json_body(request), workspace=workspace)
-    return ok({
-        "object": "list",
-        "total": len(logs),
-        "data": [{"id": str(log.id), "object": "log"} for log in logs],
-    })
+
+@router.post("/logs", response=InsertLogsResponse, auth=key_auth("logs.write"),
+             summary="Insert one log or an array of logs",
+             openapi_extra={"x-errors": (400, 413, 415, 422), "x-scope": "logs.write"})
+def insert_logs(request: HttpRequest, payload: Body[InsertLogsRequest],
+                workspace_id: str | None = None):
+    workspace = resolve_workspace(request.auth, workspace_id)
+    logs = insert_custom_logs(payload, workspace=workspace)
+    return {"total": len(logs), "data": [{"id": log.id} for log in logs]}
 
 
 def log_object(log: Log) -> dict:
     """The spec's LogObject, as far as this server keeps the data, plus the export field names."""
     request = log.request if isinstance(log.request, dict) else {}
     response = log.response if isinstance(log.response, dict) else {}
-    created_at = format_timestamp(log.created_at)
+    created_at = log.created_at
     return {
-        "_id": str(log.id),
-        "id": str(log.id),
-        "object": "log",
-        "organisation_id": str(log.workspace.organization_id),
-        "workspace_id": str(log.workspace_id),
+        "_id": log.id,
+        "id": log.id,
+        "organisation_id": log.workspace.organization_id,
+        "workspace_id": log.workspace_id,
         "created_at": created_at,
         "request": {
             "url": log.request_url or request.get("url") or "",
@@ -54,8 +54,8 @@ def log_object(log: Log) -> dict:
         },
         "metadata": log.metadata if isinstance(log.metadata, dict) else {},
         "metrics": {
-            "id": str(log.id),
-            "organisation_id": str(log.workspace.organization_id),
+            "id": log.id,
+            "organisation_id": log.workspace.organization_id,
             "created_at": created_at,
             "is_success": log.is_success,
             "ai_org": log.ai_provider,
@@ -77,21 +77,18 @@ def log_object(log: Log) -> dict:
     }
 
 
-def retrieve_log(request: HttpRequest, log_id: str) -> JsonResponse:
-    api_key = authenticate(request, scope="logs.view")
+@router.get("/logs/{logId}", response=LogObject, by_alias=True, auth=key_auth("logs.view"),
+            summary="Get one log", openapi_extra={"x-scope": "logs.view"})
+def retrieve_log(request: HttpRequest, logId: str):  # noqa: N803 (the spec's name)
     try:
-        wanted = uuid.UUID(log_id)
+        wanted = uuid.UUID(logId)
     except ValueError:
         raise not_found("log") from None
     log = (
         Log.objects.select_related("workspace")
-        .filter(id=wanted, workspace__in=workspaces_of(api_key))
+        .filter(id=wanted, workspace__in=workspaces_of(request.auth))
         .first()
     )
     if log is None:
         raise not_found("log")
-    return ok(log_object(log))
-
-
-logs_collection = api_endpoint(post=insert_logs)
-log_detail = api_endpoint(get=retrieve_log)
+    return log_object(log)

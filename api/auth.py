@@ -1,36 +1,31 @@
-"""Who is calling the REST API, and in which workspace: key headers, scopes, workspace_id."""
+"""Who is calling the REST API, and in which workspace: key headers, scopes, workspace_id.
+
+`key_auth(scope)` is what every operation declares as its `auth`: the key may come in the
+x-portkey-api-key header or as Authorization: Bearer; either way it must carry the scope. The
+authenticated ApiKey is `request.auth`.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from django.http import HttpRequest
+from ninja.security import APIKeyHeader, HttpBearer
 
 from accounts.api_keys import KeyRejected, authenticate_api_key, workspaces_of
 from accounts.models import ApiKey, Workspace
-from exports.api_errors import ApiError
+from api.errors import ApiError
 
 API_KEY_HEADER = "x-portkey-api-key"
 
 
-def presented_key(request: HttpRequest) -> str | None:
-    header_key = request.headers.get(API_KEY_HEADER)
-    if header_key and header_key.strip():
-        return header_key.strip()
-    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+def missing_key() -> ApiError:
+    return ApiError(401, f"an API key is required: send it in the {API_KEY_HEADER} header or "
+                    "as Authorization: Bearer <key>", code="missing_api_key",
+                    headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(request: HttpRequest, *, scope: str) -> ApiKey:
-    raw_key = presented_key(request)
-    if raw_key is None:
-        raise ApiError(
-            401, f"an API key is required: send it in the {API_KEY_HEADER} header or as "
-            "Authorization: Bearer <key>", code="missing_api_key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+def authenticate(raw_key: str, *, scope: str) -> ApiKey:
     try:
         api_key = authenticate_api_key(raw_key)
     except KeyRejected as rejected:
@@ -41,6 +36,44 @@ def authenticate(request: HttpRequest, *, scope: str) -> ApiKey:
     return api_key
 
 
+class PortkeyKeyHeader(APIKeyHeader):
+    """The SDK's header. Absent or blank: None, so that the Bearer scheme is tried next."""
+
+    param_name = API_KEY_HEADER
+
+    def __init__(self, scope: str):
+        super().__init__()
+        self.openapi_name = "portkeyApiKey"
+        self.scope = scope
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
+        if not key or not key.strip():
+            return None
+        return authenticate(key.strip(), scope=self.scope)
+
+
+class BearerKey(HttpBearer):
+    """Authorization: Bearer <key>. Neither scheme present: ninja's 401 (api.errors words it)."""
+
+    def __init__(self, scope: str):
+        super().__init__()
+        self.openapi_name = "bearer"
+        self.scope = scope
+
+    def __call__(self, request: HttpRequest) -> ApiKey | None:
+        scheme, _, token = (request.headers.get(self.header) or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return self.authenticate(request, token.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        return authenticate(token, scope=self.scope)
+
+
+def key_auth(scope: str) -> list:
+    return [PortkeyKeyHeader(scope), BearerKey(scope)]
+
+
 def _matches(workspace: Workspace, reference: str) -> bool:
     return reference in (str(workspace.id), workspace.slug)
 
@@ -48,7 +81,7 @@ def _matches(workspace: Workspace, reference: str) -> bool:
 def _as_reference(value, *, field: str) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         raise ApiError(422, f"{field}: must be a workspace id or slug", code="invalid_value",
                        field=field)
     return value.strip()

@@ -1,4 +1,6 @@
-"""Parsing and applying export filters, for the page, the API, the preview and the writer alike.
+"""The log query: both filter dialects, their normal form, and applying it to Log rows.
+
+Used alike by the Logs page, the export page and API, the preview and the export writer.
 
 A filter dict is normalised once, when an export is created or updated, and stored in that form;
 everything downstream reads only the normalised form.
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
@@ -19,6 +22,20 @@ from logs.models import Log
 
 # Deterministic order, so that consecutive offset pages never overlap or skip.
 LOG_ORDER = ("created_at", "id")
+
+
+def refuse_unstorable_text(value: str, *, field: str) -> str:
+    """Text every database stores: no NUL character, no lone surrogate (PostgreSQL refuses
+    both, SQLite would keep what no export can write as UTF-8)."""
+    if "\x00" in value:
+        raise ValidationError({field: "must not contain the NUL character (\\u0000)"})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            {field: "must be valid Unicode (it holds a lone surrogate such as \\ud800)"}
+        ) from None
+    return value
 
 
 def parse_timestamp(value: Any, *, field: str) -> datetime:
@@ -37,7 +54,12 @@ def parse_timestamp(value: Any, *, field: str) -> datetime:
         raise ValidationError(
             {field: f"{value!r} has no timezone; add one, e.g. Z or +02:00"}
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            {field: f"{value!r} is out of range: in UTC it falls outside years 1 to 9999"}
+        ) from None
 
 
 def format_timestamp(value: datetime) -> str:
@@ -50,7 +72,8 @@ def _text_list(value: Any, *, field: str) -> list[str]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValidationError({field: "must be a name or a list of names"})
-    names = sorted({item.strip() for item in items if item.strip()})
+    names = sorted({refuse_unstorable_text(item, field=field).strip()
+                    for item in items if item.strip()})
     if not names:
         raise ValidationError({field: "must name at least one value"})
     return names
@@ -125,7 +148,6 @@ SPEC_FILTERS: dict[str, tuple[str, str | None]] = {
 UNSUPPORTED_SPEC_FILTERS = ("weighted_feedback_min", "weighted_feedback_max", "virtual_keys")
 # Paging of the public spec: not a filter, it becomes the export's limit and offset.
 PAGING_KEYS = ("page_size", "current_page")
-MAX_PAGE_SIZE = 50_000
 # The largest value an integer column (tokens, an export's offset) holds on every database.
 MAX_INTEGER = 2**31 - 1
 MAX_COST = 10**13  # cost is numeric(20, 6)
@@ -192,6 +214,9 @@ def _metadata_pairs(value: Any, *, field: str) -> dict[str, str]:
             raise ValidationError({field: "keys must be 1 to 200 characters"})
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise ValidationError({f"{field}.{key}": "must be text or a number"})
+        refuse_unstorable_text(key, field=field)
+        if isinstance(item, str):
+            refuse_unstorable_text(item, field=f"{field}.{key}")
         pairs[key] = item if isinstance(item, str) else str(item)
     return dict(sorted(pairs.items()))
 
@@ -290,19 +315,22 @@ def _paging_number(value: Any, *, field: str) -> int:
     return value
 
 
-def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
+def split_paging(raw: Any, *, limit: Any = None, offset: Any = None) -> tuple[Any, Any, Any]:
     """The public spec's page_size / current_page out of a filter dict, as (filters, limit, offset).
 
-    current_page counts from 0, so offset = current_page × page_size.
+    current_page counts from 0, so offset = current_page × page_size. A limit or offset given
+    beside them (the export's own fields) is returned as it is, or refused if both say one.
     """
     if not isinstance(raw, dict) or not any(key in raw for key in PAGING_KEYS):
-        return raw, None, None
+        return raw, limit, offset
+    given = {"limit": limit, "offset": offset}
     rest = {key: value for key, value in raw.items() if key not in PAGING_KEYS}
     limit = offset = None
     if raw.get("page_size") is not None:
         limit = _paging_number(raw["page_size"], field="filters.page_size")
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValidationError({"filters.page_size": f"must be 1 to {MAX_PAGE_SIZE:,}"})
+        cap = settings.EXPORTS_MAX_LOGS_PER_JOB  # page_size becomes an export's limit
+        if not 1 <= limit <= cap:
+            raise ValidationError({"filters.page_size": f"must be 1 to {cap:,}"})
     if raw.get("current_page") is not None:
         page = _paging_number(raw["current_page"], field="filters.current_page")
         if page < 0:
@@ -315,7 +343,12 @@ def split_paging(raw: Any) -> tuple[Any, int | None, int | None]:
                 {"filters.current_page": "is too large: current_page × page_size must be at "
                                          f"most {MAX_INTEGER:,}"}
             )
-    return rest, limit, offset
+    for name, from_page, source in (("limit", limit, "page_size"),
+                                    ("offset", offset, "current_page")):
+        if from_page is not None and given[name] is not None:
+            raise ValidationError({name: f"give either {name} or filters.{source}, not both"})
+    return (rest, given["limit"] if limit is None else limit,
+            given["offset"] if offset is None else offset)
 
 
 def filter_logs(queryset: QuerySet[Log], filters: dict) -> QuerySet[Log]:

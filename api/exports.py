@@ -1,0 +1,144 @@
+"""REST endpoints for log exports under /v1/logs/exports, as the public Portkey SDK calls them.
+
+Operations only parse, authorise and call exports.selectors / exports.services; the services
+own every gate and every check of a value, api.errors turns what they raise into the API's
+status codes (422 invalid values, 409 wrong state, 403 closed gates, 503 queue unreachable).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Router
+
+from api.auth import key_auth, resolve_workspace
+from api.errors import ApiError, not_found
+from api.schemas import (
+    CreateExportRequest,
+    DownloadLogsResponse,
+    ExportItem,
+    ExportListResponse,
+    ExportRequest,
+    ExportTaskResponse,
+    UpdateExportRequest,
+    UpdateExportResponse,
+)
+from exports import selectors, services
+from exports.models import ExportJob
+from logs.filters import split_paging
+
+EXPORT_SCOPE = "logs.export"
+LIST_LIMIT = 1000
+# The errors each kind of operation can answer besides 401/403/404/405/500 (api.v1 documents
+# them all in the one error shape).
+WITH_BODY = (400, 413, 415, 422)
+
+def documented(*errors: int) -> dict:
+    return {"x-errors": errors, "x-scope": EXPORT_SCOPE}
+
+
+router = Router(auth=key_auth(EXPORT_SCOPE), tags=["Logs Export"])
+
+
+def export_slice(payload: ExportRequest) -> dict:
+    """filters, limit and offset, with the spec's filters.page_size / current_page folded in."""
+    filters, limit, offset = split_paging(payload.filters, limit=payload.limit,
+                                          offset=payload.offset)
+    return {"filters": filters, "limit": limit, "offset": offset}
+
+
+def export_for(request: HttpRequest, export_id: str) -> ExportJob:
+    """The key's export of this id; 404 for ids of other tenants, as for ids that do not exist."""
+    job = selectors.api_key_export(api_key=request.auth, export_id=export_id,
+                                   workspace_reference=request.GET.get("workspace_id"))
+    if job is None:
+        raise not_found("export")
+    return job
+
+
+def _summary(job: ExportJob) -> dict:
+    return {"id": job.id, "total": job.total_records}
+
+
+@router.post("/logs/exports", response=UpdateExportResponse, summary="Create an export (a draft)",
+             description="`total` is the number of logs the export will contain.",
+             openapi_extra=documented(*WITH_BODY))
+def create_export(request: HttpRequest, payload: CreateExportRequest):
+    workspace = resolve_workspace(request.auth, payload.workspace_id)
+    job = services.export_job_create(
+        workspace=workspace,
+        requested_data=payload.requested_data,
+        description=payload.description if payload.description is not None else "",
+        file_format=payload.format,
+        created_by_api_key=request.auth,
+        **export_slice(payload),
+    )
+    return _summary(job)
+
+
+@router.get("/logs/exports", response=ExportListResponse,
+            summary="List the workspace's exports", openapi_extra=documented(422))
+def list_exports(request: HttpRequest, workspace_id: str | None = None):
+    workspace = resolve_workspace(request.auth, workspace_id)
+    jobs = selectors.open_workspace_exports(workspace=workspace)
+    data = list(jobs.select_related("workspace")[:LIST_LIMIT])
+    return {"total": jobs.count(), "data": data}
+
+
+@router.get("/logs/exports/{exportId}", response=ExportItem, summary="Get an export",
+            openapi_extra=documented())
+def retrieve_export(request: HttpRequest, exportId: str,  # noqa: N803 (the spec's name)
+                    workspace_id: str | None = None):
+    return selectors.open_export(export_for(request, exportId))
+
+
+@router.put("/logs/exports/{exportId}", response=UpdateExportResponse,
+            summary="Change a draft export", openapi_extra=documented(*WITH_BODY, 409))
+def update_export(request: HttpRequest, exportId: str,  # noqa: N803
+                  payload: UpdateExportRequest, workspace_id: str | None = None):
+    job = export_for(request, exportId)
+    given = payload.model_fields_set
+    if payload.workspace_id not in (None, "", str(job.workspace_id), job.workspace.slug):
+        raise not_found("export")
+    changes = {name: getattr(payload, name) for name in ("requested_data", "description")
+               if name in given}
+    if "format" in given:
+        changes["file_format"] = payload.format
+    if given & {"filters", "limit", "offset"}:
+        sizes = export_slice(payload)
+        changes.update({name: value for name, value in sizes.items()
+                        if name in given or (name != "filters" and value is not None)})
+    if not changes:
+        raise ApiError(422, "nothing to change: give filters, requested_data or description",
+                       code="invalid_value")
+    return _summary(services.export_job_update(job=job, **changes))
+
+
+@router.post("/logs/exports/{exportId}/start", response=ExportTaskResponse,
+             summary="Start an export", openapi_extra=documented(409, 503))
+def start_export(request: HttpRequest, exportId: str,  # noqa: N803
+                 workspace_id: str | None = None):
+    services.export_job_start(job=export_for(request, exportId))
+    return {"message": "export started"}
+
+
+@router.post("/logs/exports/{exportId}/cancel", response=ExportTaskResponse,
+             summary="Cancel an export in progress", openapi_extra=documented(409))
+def cancel_export(request: HttpRequest, exportId: str,  # noqa: N803
+                  workspace_id: str | None = None):
+    services.export_job_cancel(job=export_for(request, exportId))
+    return {"message": "export cancelled"}
+
+
+@router.get("/logs/exports/{exportId}/download", response=DownloadLogsResponse,
+            summary="A signed download URL of a finished export",
+            openapi_extra=documented(409))
+def download_export(request: HttpRequest, exportId: str,  # noqa: N803
+                    workspace_id: str | None = None):
+    job = export_for(request, exportId)
+    url = request.build_absolute_uri(services.export_job_download_url(job=job))
+    expires_at = timezone.now() + timedelta(seconds=settings.EXPORTS_DOWNLOAD_URL_TTL)
+    return {"signed_url": url, "url": url, "expires_at": expires_at}

@@ -1,0 +1,360 @@
+"""Pydantic schemas of every request and response of the REST API; ninja builds the OpenAPI
+document from them.
+
+Requests: the schemas fix the shape of a body (an object, which keys); the values are checked
+where they are checked for the page too — logs.filters for filters, exports.services for the
+rest — so both get the same words, naming the field. The filter and field documentation is
+generated from those modules' catalogues (FIELDS, KNOWN_FILTERS, SPEC_FILTERS).
+Responses: the ExportItem of the public spec plus our extras, built from an ExportJob.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+from django.conf import settings
+from ninja import Schema
+from pydantic import (
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    RootModel,
+    TypeAdapter,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic_core import core_schema
+
+from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
+from exports.models import ExportJob
+from logs.filters import (
+    DECIMAL_RANGES,
+    MAX_COST,
+    MAX_INTEGER,
+    NAME_FILTERS,
+    RANGE_FILTERS,
+    SPEC_FILTERS,
+    format_timestamp,
+)
+from logs.ingestion import MAX_LOGS_PER_REQUEST
+
+Item = TypeVar("Item")
+# A date-time on the wire: ISO-8601 in UTC with a Z.
+Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
+
+
+def documented(schema: dict) -> Any:
+    """A value whose shape the OpenAPI document states and whose checking the domain does."""
+    return Annotated[Any, WithJsonSchema(schema)]
+
+
+class DocumentedAs:
+    """Annotated[Any, DocumentedAs(T)]: any JSON value passes to the domain's own checks, and
+    the OpenAPI document describes it as T (a model becomes a named component)."""
+
+    def __init__(self, documented_type: Any):
+        self.adapter = TypeAdapter(documented_type)
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        return core_schema.any_schema()
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
+        return handler(self.adapter.core_schema)
+
+
+# --- Filters: both dialects, from logs.filters' catalogue ------------------------------------
+
+FILTER_DESCRIPTIONS = {
+    "created_at": "Time range of the logs, inclusive: ISO-8601 date-times with a timezone.",
+    "cost": "Cost range in cents, inclusive.",
+    "total_tokens": "Total token range, inclusive.",
+    "request_tokens": "Request (prompt) token range, inclusive.",
+    "response_tokens": "Response (completion) token range, inclusive.",
+    "ai_model": "Model name(s): one, a comma-separated list, or an array.",
+    "ai_provider": "Provider name(s): one, a comma-separated list, or an array.",
+    "trace_id": "Trace id(s): one, a comma-separated list, or an array.",
+    "config": "Config id(s): one, a comma-separated list, or an array.",
+    "prompt_slug": "Prompt slug(s): one, a comma-separated list, or an array.",
+    "workspace_slug": "Workspace slug(s); logs of other workspaces never match.",
+    "ai_org_model": "provider__model pairs, e.g. \"openai__gpt-4o, anthropic__claude-2.1\".",
+    "status_code": "HTTP status code(s): one, a comma-separated string, or an array.",
+    "metadata": "Metadata key: value pairs; every pair must match.",
+    "page_size": "Public-spec paging: logs per export (1 to EXPORTS_MAX_LOGS_PER_JOB); "
+                 "becomes the export's limit.",
+    "current_page": "Public-spec paging, from 0: offset = current_page × page_size.",
+}
+
+Name = Annotated[str, Field(min_length=1)]
+Names = Name | Annotated[list[Name], Field(min_length=1)]
+StatusCode = Annotated[int, Field(ge=100, le=599)]
+WholeBound = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
+CostBound = Annotated[float, Field(ge=0, le=MAX_COST)]
+
+
+class Closed(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeRange(Closed):
+    gte: datetime | None = None
+    lte: datetime | None = None
+
+
+class WholeRange(Closed):
+    gte: WholeBound | None = None
+    lte: WholeBound | None = None
+
+
+class CostRange(Closed):
+    gte: CostBound | None = None
+    lte: CostBound | None = None
+
+
+def _filter_fields() -> dict[str, Any]:
+    def field(kind: Any, key: str, description: str | None = None) -> tuple[Any, Any]:
+        return kind | None, Field(default=None,
+                                  description=description or FILTER_DESCRIPTIONS.get(key))
+
+    fields = {"created_at": field(TimeRange, "created_at")}
+    for key in RANGE_FILTERS:
+        fields[key] = field(CostRange if key in DECIMAL_RANGES else WholeRange, key)
+    for key in (*NAME_FILTERS, "ai_org_model"):
+        fields[key] = field(Names, key)
+    fields["status_code"] = field(
+        str | StatusCode | Annotated[list[StatusCode], Field(min_length=1)], "status_code")
+    fields["metadata"] = field(dict[str, str], "metadata")
+    for name, (target, bound) in SPEC_FILTERS.items():
+        if bound is None:
+            kind: Any = Names
+        elif target == "created_at":
+            kind = datetime
+        else:
+            kind = CostBound if target in DECIMAL_RANGES else WholeBound
+        where = f"{target}.{bound}" if bound else target
+        fields[name] = field(kind, name, f"Public-spec name of {where}.")
+    fields["page_size"] = field(
+        Annotated[int, Field(ge=1, le=settings.EXPORTS_MAX_LOGS_PER_JOB)], "page_size")
+    fields["current_page"] = field(Annotated[int, Field(ge=0)], "current_page")
+    return fields
+
+
+ExportFilters = create_model(
+    "ExportFilters",
+    __base__=Closed,
+    __doc__="Both filter dialects: the product doc's (created_at.gte …) and the public "
+            "spec's (time_of_generation_min …).",
+    **_filter_fields(),
+)
+
+
+
+class RequestedData(RootModel[Annotated[list[Literal[ACCEPTED_NAMES]],  # type: ignore[valid-type]
+                                        Field(min_length=1)]]):
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Fields of each exported line, written in catalogue order:\n"
+        + "\n".join(f"- `{field.name}`: {field.description}"
+                    + (f" (alias: {', '.join(field.aliases)})" if field.aliases else "")
+                    for field in FIELDS),
+    })
+
+
+# --- Export requests and responses -----------------------------------------------------------
+
+class ExportRequest(Closed):
+    """The body of create (requested_data required) and of update (every field optional)."""
+
+    workspace_id: documented({
+        "type": "string", "description": "Workspace id or slug; needed by organization keys "
+                                         "when the organization has several"}) = None
+    filters: Annotated[Any, DocumentedAs(ExportFilters)] = None
+    requested_data: Annotated[Any, DocumentedAs(RequestedData)] = None
+    description: documented({"type": "string", "maxLength": 500}) = None
+    limit: documented({"type": "integer", "minimum": 1,
+                       "maximum": settings.EXPORTS_MAX_LOGS_PER_JOB}) = None
+    offset: documented({"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}) = None
+    format: documented({"type": "string", "enum": list(ExportJob.Format.values)}) = None
+
+
+class CreateExportRequest(ExportRequest):
+    model_config = ConfigDict(json_schema_extra={"required": ["requested_data"]})
+
+
+class UpdateExportRequest(ExportRequest):
+    pass
+
+
+class UpdateExportResponse(Schema):
+    id: UUID
+    total: int = Field(ge=0, description="Logs the export will contain")
+    object: Literal["export"] = "export"
+
+
+class ExportItem(Schema):
+    id: UUID
+    organisation_id: UUID
+    workspace_id: UUID
+    filters: dict[str, Any] = Field(description="The filters in their stored normal form")
+    requested_data: list[Literal[ALL_FIELD_NAMES]]  # type: ignore[valid-type]
+    status: Literal[tuple(ExportJob.Status.values)]  # type: ignore[valid-type]
+    description: str
+    created_at: Timestamp
+    last_updated_at: Timestamp
+    created_by: str | None = Field(description="API key or user id")
+    object: Literal["export"] = "export"
+    # Extras beyond the public spec.
+    limit: int
+    offset: int
+    format: Literal[tuple(ExportJob.Format.values)]  # type: ignore[valid-type]
+    total_records: int
+    rows_written: int
+    progress: float = Field(ge=0, le=1)
+    file_size: int | None
+    sha256: str | None
+    error: str | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    expires_at: Timestamp | None
+
+    @staticmethod
+    def resolve_organisation_id(job: ExportJob) -> UUID:
+        return job.workspace.organization_id
+
+    @staticmethod
+    def resolve_created_by(job: ExportJob) -> str | None:
+        creator = job.created_by_api_key_id or job.created_by_id
+        return str(creator) if creator else None
+
+    @staticmethod
+    def resolve_progress(job: ExportJob) -> float:
+        return round(job.progress, 4)
+
+    @staticmethod
+    def resolve_sha256(job: ExportJob) -> str | None:
+        return job.sha256 or None
+
+    @staticmethod
+    def resolve_error(job: ExportJob) -> str | None:
+        return job.error or None
+
+
+class ListResponse(Schema, Generic[Item]):
+    object: Literal["list"] = "list"
+    total: int = Field(ge=0)
+    data: list[Item]
+
+
+class ExportListResponse(ListResponse[ExportItem]):
+    pass
+
+
+class ExportTaskResponse(Schema):
+    message: str
+    object: Literal["export"] = "export"
+
+
+class DownloadLogsResponse(Schema):
+    signed_url: str = Field(json_schema_extra={"format": "uri"})
+    url: str = Field(json_schema_extra={"format": "uri"})
+    expires_at: Timestamp
+
+
+# --- Logs --------------------------------------------------------------------------------------
+
+class CustomLogRequest(Schema):
+    url: str = Field(min_length=1, max_length=2000)
+    method: str | None = Field(default=None, max_length=20)
+    headers: dict[str, str] | None = None
+    body: dict[str, Any]
+
+
+class CustomLogResponse(Schema):
+    status: int | None = Field(default=None, ge=100, le=599)
+    headers: dict[str, str] | None = None
+    body: dict[str, Any]
+    response_time: int | None = Field(default=None, ge=0)
+
+
+class CustomLogMetadata(Schema):
+    model_config = ConfigDict(extra="allow")
+    trace_id: str | None = Field(default=None, max_length=200)
+    span_id: str | None = None
+    span_name: str | None = None
+
+
+class CustomLog(Closed):
+    """The public spec's CustomLog: what POST /v1/logs inserts."""
+
+    request: CustomLogRequest
+    response: CustomLogResponse
+    metadata: CustomLogMetadata | None = None
+
+
+InsertLogsRequest = Annotated[Any, DocumentedAs(
+    CustomLog | Annotated[list[CustomLog], Field(min_length=1, max_length=MAX_LOGS_PER_REQUEST)]
+)]
+
+
+class InsertedLog(Schema):
+    id: UUID
+    object: Literal["log"] = "log"
+
+
+class InsertLogsResponse(ListResponse[InsertedLog]):
+    total: int = Field(ge=1)
+
+
+class LogRequestPart(Schema):
+    url: str
+    method: str
+    headers: dict[str, Any]
+    body: dict[str, Any]
+    portkeyHeaders: dict[str, str]  # noqa: N815 (the spec's name)
+
+
+class LogResponsePart(Schema):
+    status: int
+    headers: dict[str, Any]
+    body: dict[str, Any]
+    responseTime: int  # noqa: N815
+    lastUsedOptionJsonPath: str  # noqa: N815
+
+
+class LogMetrics(Schema):
+    id: UUID
+    organisation_id: UUID
+    created_at: Timestamp
+    is_success: bool
+    ai_org: str
+    ai_model: str
+    req_units: int
+    res_units: int
+    total_units: int
+    cost: float
+    cost_currency: str
+    request_url: str
+    response_status_code: int
+    response_time: int
+    trace_id: str
+    mode: str
+    config: str | None
+    prompt_slug: str | None
+    workspace_slug: str
+
+
+class LogObject(Schema):
+    """The spec's LogObject, as far as this server keeps the data."""
+
+    log_id: UUID = Field(alias="_id")
+    id: UUID
+    object: Literal["log"] = "log"
+    organisation_id: UUID
+    workspace_id: UUID
+    created_at: Timestamp
+    request: LogRequestPart
+    response: LogResponsePart
+    metadata: dict[str, Any]
+    metrics: LogMetrics
+
+    model_config = ConfigDict(populate_by_name=True)

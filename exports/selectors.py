@@ -1,0 +1,61 @@
+"""Every tenant-scoped read of exports, for the page and the API alike.
+
+An export outside the caller's workspaces is simply not found (a 404, never a 403), so ids of
+other tenants cannot be told apart from ids that do not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from accounts.api_keys import workspaces_of
+from accounts.models import ApiKey, Workspace
+from exports.access import ensure_exports_available
+from exports.models import ExportJob
+
+
+def workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:
+    """The workspace's exports, newest first."""
+    return ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+
+
+def open_workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:
+    """As workspace_exports, for callers that may only read while exports are open (the API)."""
+    ensure_exports_available(workspace.organization)
+    return workspace_exports(workspace=workspace)
+
+
+def open_export(job: ExportJob) -> ExportJob:
+    """The export itself, for callers that may only read while exports are open (the API)."""
+    ensure_exports_available(job.workspace.organization)
+    return job
+
+
+def user_export(*, user, export_id) -> ExportJob | None:
+    """An export of one of the user's workspaces, or None."""
+    return (
+        ExportJob.objects.select_related("workspace__organization")
+        .filter(id=export_id, workspace__memberships__user=user)
+        .first()
+    )
+
+
+def api_key_export(*, api_key: ApiKey, export_id: str,
+                   workspace_reference: str | None = None) -> ExportJob | None:
+    """The key's export of this id, or None; a named workspace (id or slug) must be its own."""
+    try:
+        wanted = uuid.UUID(export_id)
+    except ValueError:
+        return None
+    job = (
+        ExportJob.objects.select_related("workspace", "workspace__organization")
+        .filter(id=wanted, workspace__in=workspaces_of(api_key))
+        .first()
+    )
+    if job is None or (workspace_reference
+                       and workspace_reference not in (str(job.workspace_id),
+                                                       job.workspace.slug)):
+        return None
+    return job
