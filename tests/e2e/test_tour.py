@@ -60,6 +60,9 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     problems: dict[str, list[str]] = {}
 
     def visit(name: str, *, full_page: bool = True) -> None:
+        # On a phone the Request Data footer sticks to the screen's foot: a full-page picture
+        # would show it mid-page, so those pages are shown as the screen shows them.
+        full_page = full_page and not (size == "390" and name.startswith("request-data"))
         page.wait_for_load_state("networkidle")
         screenshot(page, f"{name}-{size}", full_page=full_page)
         overflow = horizontal_overflow(page)
