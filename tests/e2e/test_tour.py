@@ -88,6 +88,8 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     page.click("button:has-text('Select none')")
     page.fill("#id_offset", "-1")
     page.wait_for_selector("#preview .field-error:has-text('Offset: must be 0 or more')")
+    # Every problem at once, each naming its field.
+    assert "Requested fields: choose at least one field" in page.inner_text("#preview")
     visit("request-data-errors")
 
     page.goto(f"{live_server.url}/exports/new/?time_range=7d")
