@@ -210,9 +210,12 @@ def _row_response(request: HttpRequest, job: ExportJob, *, note: str = "", error
     return redirect(_back_to(request, job))
 
 
+def _spoken_name(job: ExportJob) -> str:
+    return job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
+
+
 def _announcement(job: ExportJob) -> str:
-    name = job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
-    return f"{name}: {job.get_status_display()}"
+    return f"{_spoken_name(job)}: {job.get_status_display()}"
 
 
 @require_GET
@@ -230,9 +233,8 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
 @login_required
 def export_delete(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
-    name = _announcement(job).rsplit(":", 1)[0]
+    note = f"{_spoken_name(job)}: deleted."
     services.export_job_delete(job=job)
-    note = f"{name}: deleted."
     if request.htmx:
         # The row goes; the live region says so, since focus was on a button that is gone.
         return HttpResponse(f'<span hx-swap-oob="innerHTML:#live-status">{escape(note)}</span>')
