@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench bench-scale
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,9 @@ lint: $(STAMP)
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)
 	$(BIN)/python bench/export.py $(BENCH_ARGS)
+
+# Every interactive request at ROWS logs in one workspace, on the PostgreSQL of DATABASE_URL
+# (a database of its own: the workspace is seeded once and reused). BENCH_ARGS e.g. "--repeat 10".
+ROWS ?= 10000000
+bench-scale: $(STAMP)
+	ROWS=$(ROWS) $(BIN)/python bench/scale.py $(BENCH_ARGS)

@@ -111,6 +111,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
+# A read replica of the primary (PostgreSQL streaming replication) for the Logs page, the Request
+# Data preview and the export stream; see config/db_routers.py and logs/replica.py.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+    # Tests run against the primary's test database through this alias.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -185,6 +196,8 @@ STORAGES = {
 EXPORTS_MAX_LOGS_PER_JOB = env_int("EXPORTS_MAX_LOGS_PER_JOB", 50_000)
 EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
 EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
+# Days logs are kept (`prune_logs`, run daily); 0 keeps them forever.
+LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
 # Size of one part of an S3 multipart upload, and so the most an upload buffers (at least 5 MiB).

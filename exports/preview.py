@@ -13,7 +13,9 @@ from django.core.exceptions import ValidationError
 
 from exports import services
 from exports.writer import write_export
+from logs.counting import bounded_count
 from logs.filters import export_slice_count, matching_logs, normalise_filters
+from logs.replica import read_database
 
 SAMPLE_ROWS = 200  # rows written to memory to measure the size of a line
 
@@ -28,7 +30,9 @@ class _MemorySink:
 
 @dataclass
 class ExportPreview:
-    matches: int | None = None
+    matches: int | None = None  # exact when matches_exact, else a lower bound
+    matches_exact: bool = True
+    matches_estimate: int | None = None
     rows: int | None = None
     estimated_bytes: int | None = None
     cap: int = 0
@@ -65,8 +69,15 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
         return preview
     normalised, limit_value, offset_value = values["filters"], values["limit"], values["offset"]
     preview.offset = offset_value
-    preview.matches = matching_logs(workspace_id=workspace.id, filters=normalised).count()
-    preview.rows = export_slice_count(matches=preview.matches, limit=limit_value,
+    # Counted up to offset + cap only (the most any export of these filters holds); past that
+    # the page says "more than N" with the planner's estimate.
+    matches = bounded_count(
+        matching_logs(workspace_id=workspace.id, filters=normalised).using(read_database()),
+        bound=offset_value + preview.cap, estimate=True,
+    )
+    preview.matches, preview.matches_exact = matches.value, matches.exact
+    preview.matches_estimate = matches.estimate
+    preview.rows = export_slice_count(matches=matches.value, limit=limit_value,
                                       offset=offset_value)
     if preview.problems:
         return preview
@@ -74,9 +85,11 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     if preview.rows:
         sample = min(preview.rows, SAMPLE_ROWS)
         sink = _MemorySink()
+        # The first matching rows stand for the export's rows (the size of a line does not
+        # depend on where it is): a sample at the offset would seek past offset rows again.
         write_export(
             workspace_id=workspace.id, filters=normalised, field_names=field_names,
-            limit=sample, offset=offset_value, file_format=format_value, sink=sink,
+            limit=sample, offset=0, file_format=format_value, sink=sink,
             checkpoint=lambda rows: None, fast_path=False,
         )
         preview.estimated_bytes = round(sink.bytes_written / sample * preview.rows)

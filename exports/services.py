@@ -26,9 +26,9 @@ from exports.errors import ExportNotReady, InvalidTransition
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
 from exports.models import ExportJob
 from exports.writer import ExportStopped, write_export
+from logs.counting import export_slice_size
 from logs.filters import (
     MAX_INTEGER,
-    export_slice_count,
     matching_logs,
     normalise_filters,
     refuse_unstorable_text,
@@ -113,8 +113,9 @@ def normalise_description(raw: Any) -> str:
 
 
 def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
-    matches = matching_logs(workspace_id=workspace_id, filters=filters).count()
-    return export_slice_count(matches=matches, limit=limit, offset=offset)
+    # Counts no further than offset + limit: the cost grows with the export, not the workspace.
+    return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
+                             limit=limit, offset=offset)
 
 
 # --- Transitions -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -28,6 +28,8 @@ from django.db.models.functions import Cast
 from exports.fields import FIELDS_BY_NAME, ExportField
 from logs.canonical_json import _encode_string
 from logs.filters import matching_logs
+from logs.keyset import seek_slice
+from logs.replica import read_database
 
 # Called with the number of rows written so far; raises to stop the export.
 Checkpoint = Callable[[int], None]
@@ -218,8 +220,10 @@ def _copy_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
 
 
 def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytearray, int]]:
-    # A connection of its own: the job's progress is saved on Django's while COPY streams here.
-    raw = connection.get_new_connection(connection.get_connection_params())
+    # A connection of its own (to the database the query reads: the replica if there is one): the
+    # job's progress is saved on Django's while COPY streams here.
+    source = connections[queryset.db]
+    raw = source.get_new_connection(source.get_connection_params())
     try:
         yield from _copy_blocks(raw, _copy_statement(raw, queryset, fields))
     finally:
@@ -282,8 +286,11 @@ def write_export(
     fast_path: bool | None = None,
 ) -> WriteResult:
     fields = [FIELDS_BY_NAME[name] for name in field_names]
-    queryset = matching_logs(workspace_id=workspace_id, filters=filters)[offset : offset + limit]
+    matching = matching_logs(workspace_id=workspace_id, filters=filters).using(read_database())
     use_fast = uses_fast_path() if fast_path is None else fast_path
+    # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of millions
+    # would read every skipped row first.
+    queryset = seek_slice(matching, offset=offset, limit=limit)
     blocks = _postgres_blocks(queryset, fields) if use_fast else _portable_blocks(queryset, fields)
     if file_format == "jsonl.gz":
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)

@@ -14,10 +14,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, Value
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.lookups import Exact
+from django.db import connections
+from django.db.models import Q, QuerySet
 
+from logs.metadata_filter import metadata_condition
 from logs.models import Log
 
 # Deterministic order, so that consecutive offset pages never overlap or skip.
@@ -375,9 +375,9 @@ def filter_logs(queryset: QuerySet[Log], filters: dict) -> QuerySet[Log]:
         queryset = queryset.filter(either)
     if "status_code" in filters:
         queryset = queryset.filter(status_code__in=filters["status_code"])
+    vendor = connections[queryset.db].vendor
     for key, value in (filters.get("metadata") or {}).items():
-        # An expression, not a lookup name: a key is data and may hold "__".
-        queryset = queryset.filter(Exact(KeyTextTransform(key, "metadata"), Value(value)))
+        queryset = queryset.filter(metadata_condition(key, value, vendor=vendor))
     return queryset
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
+from logs.counting import bounded_count
 from logs.filters import matching_logs, normalise_filters
 from logs.forms import LogFilterForm
+from logs.keyset import BadPosition, KeysetPage, keyset_page, parse_position
+from logs.model_names import workspace_model_names
 from logs.models import Log
+from logs.replica import read_database
 
 PAGE_SIZE = 50
+PAGING_KEYS = ("page", "before", "after")  # "page": links from before keyset pages
 
 
 @require_GET
@@ -33,30 +38,44 @@ def log_index(request: HttpRequest) -> HttpResponse:
             filters = normalise_filters(form.raw_filters(now=timezone.now()))
         except ValidationError as error:
             form.add_service_errors(error)
+    database = read_database()
     if filters is None:
         # A filter that does not parse never widens the result: nothing is listed until it is
         # fixed (the error shows beside it).
         logs = Log.objects.none()
     else:
-        logs = matching_logs(workspace_id=workspace.id, filters=filters).order_by(
-            "-created_at", "-id")
-    page = Paginator(logs, PAGE_SIZE).get_page(request.GET.get("page"))
+        logs = matching_logs(workspace_id=workspace.id, filters=filters).using(database)
+    page, position_error = _keyset_page(logs, request)
     query = request.GET.copy()
-    query.pop("page", None)
-    models = (
-        Log.objects.filter(workspace=workspace).order_by("ai_model")
-        .values_list("ai_model", flat=True).distinct()
-    )
+    for key in PAGING_KEYS:
+        query.pop(key, None)
     context = shell_context(request, workspace)
     context.update(
-        active_nav="logs", form=form, page=page, logs=page.object_list,
+        active_nav="logs", form=form, page=page, logs=page.logs,
+        total=None if filters is None else bounded_count(
+            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True),
+        position_error=position_error,
         page_query=query.urlencode(), export_query=form.filter_query(),
-        model_choices=[model for model in models if model],
+        model_choices=workspace_model_names(workspace_id=workspace.id, database=database),
         filters_invalid=filters is None,
     )
     if request.htmx and not request.htmx.boosted:
         return render(request, "logs/index.html#log-list", context)
     return render(request, "logs/index.html", context)
+
+
+def _keyset_page(logs, request: HttpRequest) -> tuple[KeysetPage, str]:
+    """The page a link asks for (?before= or ?after= a position); a bad position shows the
+    newest logs and says so."""
+    positions = {}
+    for direction in ("before", "after"):
+        token = request.GET.get(direction)
+        if token:
+            try:
+                positions[direction] = parse_position(token)
+            except BadPosition as error:
+                return keyset_page(logs, size=PAGE_SIZE), f"{error}; showing the newest logs."
+    return keyset_page(logs, size=PAGE_SIZE, **positions), ""
 
 
 @require_GET

@@ -1,0 +1,79 @@
+"""Bounded counts: exact up to a bound, "more than N" past it, never a count of everything."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from exports import services
+from logs.counting import bounded_count, export_slice_size
+from logs.models import Log
+
+
+def make_logs(workspace, count: int, **fields):
+    now = timezone.now()
+    Log.objects.bulk_create([
+        Log(workspace=workspace, created_at=now - timedelta(minutes=index), **fields)
+        for index in range(count)
+    ])
+
+
+def test_exact_up_to_the_bound_and_more_than_past_it(workspace):
+    make_logs(workspace, 12)
+    logs = Log.objects.filter(workspace=workspace)
+    assert bounded_count(logs, bound=12) == bounded_count(logs, bound=100)
+    assert (bounded_count(logs, bound=12).value, bounded_count(logs, bound=12).exact) == (12, True)
+    past = bounded_count(logs, bound=5, estimate=True)
+    assert (past.value, past.exact, past.more_than) == (5, False, 5)
+    if connection.vendor == "postgresql":
+        assert past.estimate is None or past.estimate > 5
+    else:
+        assert past.estimate is None
+
+
+def test_the_count_reads_no_further_than_the_bound(workspace):
+    make_logs(workspace, 12)
+    with CaptureQueriesContext(connection) as queries:
+        bounded_count(Log.objects.filter(workspace=workspace), bound=5)
+        export_slice_size(Log.objects.filter(workspace=workspace), limit=3, offset=4)
+    assert "LIMIT 6" in queries[0]["sql"].upper()
+    assert "LIMIT 7" in queries[1]["sql"].upper()
+
+
+@pytest.mark.parametrize(("limit", "offset", "expected"),
+                         [(5, 0, 5), (20, 0, 12), (5, 10, 2), (5, 12, 0), (5, 30, 0), (12, 0, 12)])
+def test_an_exports_size_is_exact_whatever_the_bound(workspace, limit, offset, expected):
+    make_logs(workspace, 12)
+    logs = Log.objects.filter(workspace=workspace)
+    assert export_slice_size(logs, limit=limit, offset=offset) == expected
+    assert services.count_export_rows(workspace_id=workspace.id, filters={}, limit=limit,
+                                      offset=offset) == expected
+
+
+def test_the_logs_page_says_more_than_the_cap(client, user, workspace, settings):
+    settings.EXPORTS_MAX_LOGS_PER_JOB = 10
+    make_logs(workspace, 15)
+    client.force_login(user)
+    response = client.get("/logs/?time_range=24h")
+    assert response.context["total"].more_than == 10
+    assert "More than 10 logs match" in response.content.decode()
+    make_logs(workspace, 0)
+    assert "10 logs match" in client.get("/logs/?time_range=24h&status_code=200").content \
+        .decode()
+
+
+def test_the_preview_says_more_than_and_still_sizes_the_export(client, user, workspace,
+                                                               settings):
+    settings.EXPORTS_MAX_LOGS_PER_JOB = 10
+    make_logs(workspace, 25)
+    client.force_login(user)
+    response = client.get("/exports/preview/?time_range=24h&requested_data=id&limit=10&offset=4")
+    preview = response.context["preview"]
+    assert (preview.matches, preview.matches_exact, preview.rows) == (14, False, 10)
+    assert "more than 14" in response.content.decode()
+    exact = client.get("/exports/preview/?time_range=24h&requested_data=id&limit=10&offset=20")
+    assert (exact.context["preview"].matches, exact.context["preview"].rows) == (25, 5)
