@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-scale
+.PHONY: run test lint bench bench-scale soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ bench: $(STAMP)
 ROWS ?= 10000000
 bench-scale: $(STAMP)
 	ROWS=$(ROWS) $(BIN)/python bench/scale.py $(BENCH_ARGS)
+
+# Reliability soak (README "Reliability"): 100 exports, 3 workers, a work horse killed every few
+# seconds for a minute. Minutes long, so not in `make test`. PostgreSQL when DATABASE_URL is set.
+soak: $(STAMP)
+	SOAK=1 $(BIN)/python -m pytest tests/soak -q -s -p no:cacheprovider $(PYTEST_ARGS)

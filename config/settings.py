@@ -149,6 +149,8 @@ LOGOUT_REDIRECT_URL = "login"
 # --- Redis and RQ -----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 EXPORTS_QUEUE = os.environ.get("EXPORTS_QUEUE", "exports")
+# Every `manage.py rqworker` runs the export reconciler next to its work (exports.worker).
+RQ = {"WORKER_CLASS": "exports.worker.ExportWorker"}
 RQ_QUEUES = {
     EXPORTS_QUEUE: {
         "URL": REDIS_URL,
@@ -200,6 +202,14 @@ EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
 LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
+# Reliability (README "Reliability"): every running attempt holds a lease that the work horse
+# renews every EXPORTS_LEASE_RENEW_SECONDS; each worker runs the reconciler every
+# EXPORTS_RECONCILE_SECONDS, which starts an attempt whose lease has passed again, at most
+# EXPORTS_MAX_ATTEMPTS runs per start.
+EXPORTS_LEASE_SECONDS = env_int("EXPORTS_LEASE_SECONDS", 45)
+EXPORTS_LEASE_RENEW_SECONDS = env_int("EXPORTS_LEASE_RENEW_SECONDS", 10)
+EXPORTS_RECONCILE_SECONDS = env_int("EXPORTS_RECONCILE_SECONDS", 15)
+EXPORTS_MAX_ATTEMPTS = env_int("EXPORTS_MAX_ATTEMPTS", 3)
 # Size of one part of an S3 multipart upload, and so the most an upload buffers (at least 5 MiB).
 EXPORTS_S3_PART_SIZE = env_int("EXPORTS_S3_PART_SIZE", 8 * 1024 * 1024)
 # Self-hosted deployments without the Data Service cannot export (product doc).

@@ -14,4 +14,4 @@ class ExportJobAdmin(admin.ModelAdmin):
     # Status changes belong to exports.services; the admin shows them but does not edit them.
     readonly_fields = ("status", "attempt", "error", "total_records", "rows_written", "file_name",
                        "file_size", "sha256", "created_at", "started_at", "finished_at",
-                       "last_updated_at", "expires_at")
+                       "last_updated_at", "expires_at", "lease_expires_at", "retries")

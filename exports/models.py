@@ -46,6 +46,12 @@ class ExportJob(models.Model):
     )
     # Raised on each start: a worker from an earlier run sees the change and stands down.
     attempt = models.PositiveIntegerField(default=0)
+    # The running attempt's lease: renewed by the process doing the work, a few times a lease.
+    # Once it has passed, exports.reconciler takes the attempt for dead and runs the export again.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Attempts the reconciler started again since the last start, and why (plain words, newest
+    # last): [{"attempt": 2, "at": "2026-…", "reason": "…"}].
+    retries = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
     total_records = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)

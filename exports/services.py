@@ -7,6 +7,7 @@ same job cannot both win; work for the worker is enqueued only after the commit,
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from rq import Callback
 from accounts.models import ApiKey, Workspace
 from exports import storage
 from exports.access import ensure_exports_available
-from exports.errors import ExportNotReady, InvalidTransition
+from exports.errors import ExportNotReady, InvalidTransition, QueueUnavailable
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
 from exports.models import ExportJob
 from exports.writer import ExportStopped, write_export
@@ -200,9 +201,40 @@ def export_job_update(
     return job
 
 
+def export_queue():
+    return django_rq.get_queue(settings.EXPORTS_QUEUE)
+
+
+QUEUE_DOWN_MESSAGE = (
+    "The export queue cannot be reached right now, so the export was not started. "
+    "Try again in a minute."
+)
+
+
+def ensure_queue_reachable() -> None:
+    """Raises QueueUnavailable when Redis does not answer; the export then stays startable."""
+    import redis
+
+    try:
+        export_queue().connection.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+        logger.warning("export queue unreachable: %s", error)
+        raise QueueUnavailable(QUEUE_DOWN_MESSAGE) from error
+
+
+def lease_until():
+    return timezone.now() + timedelta(seconds=settings.EXPORTS_LEASE_SECONDS)
+
+
 def export_job_start(*, job: ExportJob) -> ExportJob:
-    """Draft, failed or stopped → in progress, and one RQ job enqueued after the commit."""
+    """Draft, failed or stopped → in progress, and one RQ job enqueued after the commit.
+
+    Refused with QueueUnavailable, changing nothing, when the queue cannot be reached: the export
+    stays startable. Should the queue go away between that check and the enqueue, the attempt's
+    lease runs out with nothing queued and the reconciler enqueues it again.
+    """
     ensure_exports_available(job.workspace.organization)
+    ensure_queue_reachable()
     # Counted here rather than in the worker: the progress bar's total reflects the data as it is
     # when the user starts the export, and the worker spends its time only on writing.
     total = count_export_rows(
@@ -214,6 +246,8 @@ def export_job_start(*, job: ExportJob) -> ExportJob:
             status=Status.IN_PROGRESS,
             total_records=total,
             attempt=F("attempt") + 1,
+            lease_expires_at=lease_until(),
+            retries=[],
             error="",
             rows_written=0,
             started_at=now,
@@ -232,14 +266,32 @@ def export_job_start(*, job: ExportJob) -> ExportJob:
     return job
 
 
+def rq_job_id(*, job_id, attempt: int) -> str:
+    return f"export-{job_id}-{attempt}"
+
+
 def enqueue_export(*, job_id: str, attempt: int) -> None:
+    """Queues one attempt (after the commit that started it).
+
+    A queue that went away since the start was checked is logged, not raised: the start is
+    committed, and the reconciler queues the attempt once its lease has passed.
+    """
+    import redis
+
+    try:
+        _enqueue(job_id=job_id, attempt=attempt)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        logger.warning("export %s attempt %s not queued (%s); the reconciler will queue it",
+                       job_id, attempt, error)
+
+
+def _enqueue(*, job_id: str, attempt: int) -> None:
     # By dotted path: exports.tasks imports this module, so this one must not import it back.
-    queue = django_rq.get_queue(settings.EXPORTS_QUEUE)
-    queue.enqueue(
+    export_queue().enqueue(
         "exports.tasks.run_export",
         job_id,
         attempt,
-        job_id=f"export-{job_id}-{attempt}",
+        job_id=rq_job_id(job_id=job_id, attempt=attempt),
         description=f"export {job_id} (attempt {attempt})",
         on_failure=Callback("exports.tasks.on_export_job_failure"),
         failure_ttl=7 * 86_400,
@@ -250,7 +302,7 @@ def export_job_cancel(*, job: ExportJob) -> ExportJob:
     """In progress → stopped; the worker notices at its next checkpoint and stops writing."""
     now = timezone.now()
     updated = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS).update(
-        status=Status.STOPPED, finished_at=now, last_updated_at=now
+        status=Status.STOPPED, finished_at=now, last_updated_at=now, lease_expires_at=None
     )
     job.refresh_from_db()
     if not updated:
@@ -276,9 +328,50 @@ def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
     now = timezone.now()
     return bool(
         ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS, attempt=attempt).update(
-            status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now
+            status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now,
+            lease_expires_at=None,
         )
     )
+
+
+def export_job_retry(*, job: ExportJob, reason: str) -> bool:
+    """Runs an export whose attempt died again from the start, as a new attempt.
+
+    Called by the reconciler with the job as it read it; False when the attempt was meanwhile
+    renewed, finished, cancelled or retried by another reconciler (the UPDATE is conditional on
+    the attempt and its passed lease, so of several reconcilers only one wins).
+    """
+    now = timezone.now()
+    history = [*job.retries, {"attempt": job.attempt, "at": now.isoformat(), "reason": reason}]
+    with transaction.atomic():
+        updated = ExportJob.objects.filter(
+            id=job.id, status=Status.IN_PROGRESS, attempt=job.attempt,
+            lease_expires_at=job.lease_expires_at,
+        ).update(
+            attempt=F("attempt") + 1,
+            lease_expires_at=lease_until(),
+            retries=history,
+            rows_written=0,
+            last_updated_at=now,
+        )
+        if not updated:
+            return False
+        job_id, attempt = str(job.id), job.attempt + 1
+        transaction.on_commit(lambda: enqueue_export(job_id=job_id, attempt=attempt))
+    return True
+
+
+def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
+    """In progress → failed after the last attempt allowed died; same guard as the retry."""
+    now = timezone.now()
+    history = [*job.retries, {"attempt": job.attempt, "at": now.isoformat(), "reason": reason}]
+    return bool(ExportJob.objects.filter(
+        id=job.id, status=Status.IN_PROGRESS, attempt=job.attempt,
+        lease_expires_at=job.lease_expires_at,
+    ).update(
+        status=Status.FAILED, error=reason[:2000], retries=history, lease_expires_at=None,
+        finished_at=now, last_updated_at=now,
+    ))
 
 
 # --- The run, called by the RQ task ----------------------------------------------------------
@@ -292,6 +385,7 @@ class ProgressCheckpoint:
         self.last_saved = 0.0
         self.started = time.monotonic()
         self.max_rate = settings.EXPORTS_MAX_ROWS_PER_SECOND
+        self.lease: LeaseKeeper | None = None
 
     def save(self, rows: int) -> None:
         self.last_saved = time.monotonic()
@@ -302,12 +396,60 @@ class ProgressCheckpoint:
             raise ExportStopped()
 
     def __call__(self, rows: int) -> None:
+        if self.lease is not None and self.lease.lost:
+            raise ExportStopped()
         if self.max_rate:
             ahead = rows / self.max_rate - (time.monotonic() - self.started)
             if ahead > 0:
                 time.sleep(ahead)
         if time.monotonic() - self.last_saved >= PROGRESS_SAVE_INTERVAL:
             self.save(rows)
+
+
+class LeaseKeeper:
+    """Renews the attempt's lease from a thread of its own while the attempt works.
+
+    Independent of row progress on purpose: a first row that takes minutes to come back from
+    the database is slow, not dead. Only a process that stops altogether (killed, out of
+    memory, its machine gone) lets the lease pass.
+    """
+
+    def __init__(self, *, job_id, attempt: int):
+        self.job_id = job_id
+        self.attempt = attempt
+        self.lost = False  # the attempt was cancelled, finished or replaced meanwhile
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="export-lease", daemon=True)
+
+    def renew(self) -> None:
+        renewed = ExportJob.objects.filter(
+            id=self.job_id, status=Status.IN_PROGRESS, attempt=self.attempt
+        ).update(lease_expires_at=lease_until())
+        if not renewed:
+            self.lost = True
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stopping.wait(settings.EXPORTS_LEASE_RENEW_SECONDS):
+                try:
+                    self.renew()
+                except Exception:  # a database hiccup: the next renewal may get through
+                    logger.exception("export %s: could not renew the lease", self.job_id)
+                if self.lost:
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> LeaseKeeper:
+        self.renew()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopping.set()
+        self.thread.join()
 
 
 def file_name_for(job: ExportJob) -> str:
@@ -323,8 +465,17 @@ def export_job_run(*, job_id, attempt: int) -> str:
     if job.status != Status.IN_PROGRESS or job.attempt != attempt:
         logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
         return job.status
+    with LeaseKeeper(job_id=job.id, attempt=attempt) as lease:
+        if lease.lost:
+            return Status.STOPPED
+        checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
+        checkpoint.lease = lease
+        return _write_attempt(job=job, attempt=attempt, checkpoint=checkpoint)
+
+
+def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoint) -> str:
+    job_id = job.id
     name = file_name_for(job)
-    checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
     try:
         sink = storage.open_sink(name, file_format=job.format)
     except Exception as error:
@@ -356,6 +507,7 @@ def export_job_run(*, job_id, attempt: int) -> str:
     current_run = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS, attempt=attempt)
     finished = current_run.update(
         status=Status.SUCCESS,
+        lease_expires_at=None,
         rows_written=result.rows,
         total_records=result.rows,
         file_name=name,
@@ -375,7 +527,7 @@ def export_job_run(*, job_id, attempt: int) -> str:
 def describe_failure(error: BaseException) -> str:
     if isinstance(error, OSError):
         return f"Could not write the export file: {error.strerror or error}"
-    return f"{type(error).__name__}: {error}"
+    return f"The export failed on an unexpected error: {error or type(error).__name__}"
 
 
 def export_job_download_url(*, job: ExportJob) -> str:

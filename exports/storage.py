@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Protocol
 
 from django.conf import settings
@@ -64,7 +65,9 @@ class FileSystemSink:
     def __init__(self, storage: FileSystemStorage, name: str):
         self.final_path = storage.path(name)
         os.makedirs(os.path.dirname(self.final_path), exist_ok=True)
-        self.temp_path = f"{self.final_path}.{uuid.uuid4().hex}.part"
+        # One name per attempt (the final name holds the attempt), so the reconciler can find and
+        # remove what a killed attempt left behind.
+        self.temp_path = partial_path(self.final_path)
         self.file = open(self.temp_path, "wb", buffering=1024 * 1024)  # noqa: SIM115
         self.bytes_written = 0
 
@@ -136,6 +139,61 @@ def open_sink(name: str, *, file_format: str) -> HashingSink:
     if isinstance(storage, FileSystemStorage):
         return HashingSink(FileSystemSink(storage, name))
     return HashingSink(S3MultipartSink(storage, name, CONTENT_TYPES[file_format]))
+
+
+def partial_path(final_path: str) -> str:
+    return f"{final_path}.part"
+
+
+def discard_partial(name: str) -> int:
+    """Removes what an attempt that died left of the file `name`; returns how many pieces.
+
+    On a filesystem its `.part` file; on S3 its incomplete multipart uploads, which S3 would
+    otherwise keep (and bill) until a lifecycle rule removes them.
+    """
+    storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        try:
+            os.unlink(partial_path(storage.path(name)))
+        except FileNotFoundError:
+            return 0
+        return 1
+    client = storage.connection.meta.client
+    key = storage._normalize_name(clean_name(name))
+    listing = client.list_multipart_uploads(Bucket=storage.bucket_name, Prefix=key)
+    removed = 0
+    for upload in listing.get("Uploads", []):
+        if upload["Key"] == key:
+            client.abort_multipart_upload(
+                Bucket=storage.bucket_name, Key=key, UploadId=upload["UploadId"]
+            )
+            removed += 1
+    return removed
+
+
+def partial_files() -> Iterator[tuple[str, datetime]]:
+    """(final name, when it was begun) of every file still being written, or left unfinished."""
+    storage = export_storage()
+    if isinstance(storage, FileSystemStorage):
+        root = storage.location
+        for folder, _, files in os.walk(root):
+            for file_name in files:
+                if file_name.endswith(".part"):
+                    path = os.path.join(folder, file_name)
+                    try:
+                        changed = datetime.fromtimestamp(os.path.getmtime(path), tz=UTC)
+                    except FileNotFoundError:  # finished or removed meanwhile
+                        continue
+                    yield os.path.relpath(path, root)[: -len(".part")], changed
+        return
+    client = storage.connection.meta.client
+    prefix = (storage.location or "").strip("/")
+    prefix = f"{prefix}/" if prefix else ""
+    for page in client.get_paginator("list_multipart_uploads").paginate(
+        Bucket=storage.bucket_name, Prefix=prefix
+    ):
+        for upload in page.get("Uploads", []):
+            yield upload["Key"][len(prefix):], upload["Initiated"]
 
 
 def delete_file(name: str) -> None:

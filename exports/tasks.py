@@ -9,12 +9,15 @@ from exports import services
 logger = logging.getLogger(__name__)
 
 # What RQ reports when the job itself could not record its end, in words for the export list.
+# (A work horse that is killed outright never gets here: RQ calls no callback for it. The lease
+# and exports.reconciler deal with that.)
 FAILURE_REASONS = {
     "JobTimeoutException": "The export took longer than the worker's time limit "
                            "(EXPORTS_JOB_TIMEOUT) and was stopped.",
-    "AbandonedJobError": "The export worker stopped unexpectedly (restarted, or out of memory) "
-                         "before finishing. Start the export again.",
 }
+# Found by RQ's registry cleanup when a whole worker died: the reconciler starts the export
+# again (or fails it after EXPORTS_MAX_ATTEMPTS), so the callback leaves the export alone.
+LEFT_TO_THE_RECONCILER = {"AbandonedJobError"}
 
 
 def run_export(job_id: str, attempt: int) -> str:
@@ -22,13 +25,16 @@ def run_export(job_id: str, attempt: int) -> str:
 
 
 def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
-    """RQ's failure callback: a timeout, a crash or a worker that died mid-export.
+    """RQ's failure callback: a timeout or an error the run itself could not record.
 
-    RQ also calls it for abandoned jobs found when it cleans its registries, so an export whose
-    worker was killed does not stay "in progress" for ever.
+    RQ also calls it for the abandoned jobs of a dead worker that its registry cleanup finds;
+    those, like horses killed outright (no callback at all), are the reconciler's.
     """
     job_id, attempt = job.args
     name = exc_type.__name__ if exc_type else "UnknownError"
-    reason = FAILURE_REASONS.get(name) or f"The export failed: {name}: {exc_value}"
+    if name in LEFT_TO_THE_RECONCILER:
+        logger.warning("export %s attempt %s abandoned by its worker", job_id, attempt)
+        return
+    reason = FAILURE_REASONS.get(name) or f"The export failed on an unexpected error: {exc_value}"
     if services.export_job_fail(job_id=job_id, attempt=attempt, reason=reason):
         logger.warning("export %s attempt %s failed: %s", job_id, attempt, reason)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import current_workspace, shell_context
 from exports import selectors, services, storage
 from exports.access import ExportsUnavailable, exports_unavailable_reason
-from exports.errors import InvalidTransition
+from exports.errors import InvalidTransition, QueueUnavailable
 from exports.forms import ExportListFilterForm, ExportRequestForm
 from exports.models import ExportJob
 from exports.preview import export_preview
@@ -265,6 +265,18 @@ def export_start(request: HttpRequest, export_id) -> HttpResponse:
         services.export_job_start(job=job)
     except (InvalidTransition, ExportsUnavailable) as refusal:
         return _row_response(request, job, error=refusal.message, status=409)
+    except QueueUnavailable as refusal:
+        # The row keeps its Start button and says why next to it; without JavaScript the whole
+        # list comes back with the reason in that row (a redirect would put it elsewhere).
+        if request.htmx:
+            return _row_response(request, job, error=refusal.message, status=503)
+        if request.POST.get("next"):  # from the export's detail page: back there, saying why
+            return _row_response(request, job, error=refusal.message)
+        context = _list_context(request, job.workspace)
+        context.update(row_error=refusal.message, row_error_for=job.id)
+        response = render(request, "exports/index.html", context, status=503)
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
     return _row_response(request, job, note="Export started.", announce=_announcement(job))
 
 

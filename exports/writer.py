@@ -28,7 +28,7 @@ from django.db.models.functions import Cast
 from exports.fields import FIELDS_BY_NAME, ExportField
 from logs.canonical_json import _encode_string
 from logs.filters import matching_logs
-from logs.keyset import seek_slice
+from logs.keyset import Position, beyond, seek_slice
 from logs.replica import read_database
 
 # Called with the number of rows written so far; raises to stop the export.
@@ -97,7 +97,34 @@ def _source_column(field: ExportField) -> str:
     return field.column or "status_code"
 
 
-def _portable_lines(queryset, fields: list[ExportField]) -> Iterator[str]:
+PAGE_ROWS = 2000  # rows the portable path reads per query
+
+
+def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int) -> Iterator[list]:
+    """The slice [offset, offset + limit) of the matching logs, one page per query.
+
+    Each page is read whole by a query of its own, so no read transaction stays open while the
+    file is written: on SQLite an open read keeps the job's own progress UPDATE from getting the
+    write lock ("database is locked") as soon as anything else has written meanwhile. A page
+    starts after the (created_at, id) of the last row of the one before (an index range), so a
+    row written meanwhile elsewhere in the range never makes a page skip or repeat a row.
+    """
+    keyed = queryset.annotate(_page_created=F("created_at"), _page_id=F("id"))
+    rows = keyed.values_list(*columns, "_page_created", "_page_id")
+    remaining = limit
+    page = list(seek_slice(rows, offset=offset, limit=min(PAGE_ROWS, remaining)))
+    while page:
+        yield page  # each row ends with its (created_at, id) key, which the caller ignores
+        remaining -= len(page)
+        if remaining <= 0 or len(page) < PAGE_ROWS:
+            return
+        last = Position(created_at=page[-1][-2], id=page[-1][-1])
+        after = beyond(rows.order_by("created_at", "id"), last, ">")
+        page = list(after[: min(PAGE_ROWS, remaining)])
+
+
+def _portable_lines(queryset, fields: list[ExportField], *, offset: int,
+                    limit: int) -> Iterator[str]:
     annotations = {
         f"{field.name}__text": Cast(F(field.column), TextField())
         for field in fields
@@ -109,17 +136,20 @@ def _portable_lines(queryset, fields: list[ExportField]) -> Iterator[str]:
     renderers = [PY_RENDERERS[field.kind] for field in fields]
     prefixes = [_encode_string(field.name) + ": " for field in fields]
     plan = list(zip(prefixes, renderers, strict=True))
-    rows = queryset.annotate(**annotations).values_list(*columns).iterator(chunk_size=2000)
-    for row in rows:
-        yield "{" + ", ".join(
-            prefix + render(value) for (prefix, render), value in zip(plan, row, strict=True)
-        ) + "}\n"
+    pages = _keyset_pages(queryset.annotate(**annotations), columns, offset=offset, limit=limit)
+    for page in pages:
+        for row in page:
+            yield "{" + ", ".join(
+                # zip stops at the last field: the row's trailing page key is not written.
+                prefix + render(value) for (prefix, render), value in zip(plan, row)  # noqa: B905
+            ) + "}\n"
 
 
-def _portable_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytes, int]]:
+def _portable_blocks(queryset, fields: list[ExportField], *, offset: int,
+                     limit: int) -> Iterator[tuple[bytes, int]]:
     batch: list[str] = []
     size = 0
-    for line in _portable_lines(queryset, fields):
+    for line in _portable_lines(queryset, fields, offset=offset, limit=limit):
         batch.append(line)
         size += len(line)
         if len(batch) >= CHECKPOINT_ROWS or size >= FLUSH_BYTES:
@@ -288,10 +318,12 @@ def write_export(
     fields = [FIELDS_BY_NAME[name] for name in field_names]
     matching = matching_logs(workspace_id=workspace_id, filters=filters).using(read_database())
     use_fast = uses_fast_path() if fast_path is None else fast_path
-    # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of millions
-    # would read every skipped row first.
-    queryset = seek_slice(matching, offset=offset, limit=limit)
-    blocks = _postgres_blocks(queryset, fields) if use_fast else _portable_blocks(queryset, fields)
+    if use_fast:
+        # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of
+        # millions would read every skipped row first.
+        blocks = _postgres_blocks(seek_slice(matching, offset=offset, limit=limit), fields)
+    else:
+        blocks = _portable_blocks(matching, fields, offset=offset, limit=limit)
     if file_format == "jsonl.gz":
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -127,6 +128,7 @@ class RQWorkers:
         self.redis_url = redis_url
         self.storage_dir = storage_dir
         self.processes: list[subprocess.Popen] = []
+        self.orphans: list[int] = []  # horses of workers killed by a test
 
     def environment(self, **extra: str) -> dict[str, str]:
         env = {
@@ -173,20 +175,64 @@ class RQWorkers:
         assert process.returncode == 0, output
         return output
 
-    def stop_all(self) -> None:
-        """Ask each worker to stop; one still busy with a job after 10 s is killed."""
+    @staticmethod
+    def horses(process: subprocess.Popen) -> list[int]:
+        """The work horses of a worker: its children (a horse is in a process group of its own,
+        so only the parent link finds it)."""
+        return children_of(process.pid)
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL a worker and its horses at once, as a machine that loses them would."""
+        horses = self.horses(process)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        for pid in horses:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        self.orphans.extend(horses)
+
+    def stop_all(self, *, grace: float = 10) -> None:
+        """Ask each worker to stop; one still busy after `grace` seconds is killed, horses too.
+
+        RQ's work horse calls setpgrp(), so killing the worker's process group misses it: the
+        horses are found as the worker's children first, and killed by pid.
+        """
+        horses = {process.pid: self.horses(process) for process in self.processes}
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
             process.log.close()
             os.unlink(process.log.name)
+        leftovers = [pid for pids in horses.values() for pid in pids] + self.orphans
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not any(process_alive(pid) for pid in leftovers), timeout=10,
+                 message=f"work horses still running after teardown: {leftovers}")
         self.processes.clear()  # stopping twice (a test, then the fixture) is harmless
+        self.orphans.clear()
+
+
+def children_of(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)  # noqa: S603,S607
+    return [int(line) for line in found.stdout.split()]
+
+
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 @pytest.fixture

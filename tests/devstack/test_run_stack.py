@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from devstack.redis_server import redis_answers
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, children_of, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +30,25 @@ def page_answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        return b""
+
+
+def run_smoke_export(env: dict[str, str]) -> None:
+    """One export through the services of the running stack, to success."""
+    smoke = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c",
+         (ROOT / "scripts" / "smoke_export.py").read_text()],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "smoke export: success rows=1000" in smoke.stdout
 
 
 def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
@@ -49,19 +68,27 @@ def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
         wait_for(lambda: page_answers(f"http://127.0.0.1:{web_port}/accounts/login/"),
                  timeout=90, interval=0.5, message="the web server never answered")
         assert redis_answers(redis_url)
-        smoke = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "shell", "-c",
-             (ROOT / "scripts" / "smoke_export.py").read_text()],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        )
-        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-        assert "smoke export: success rows=1000" in smoke.stdout
+        run_smoke_export(env)
+
+        # The worker dies outright (and its horse, if any): the web keeps answering, the stack
+        # starts a new worker, and the next export succeeds.
+        [worker] = [pid for pid in children_of(stack.pid) if b"rqworker" in command_line(pid)]
+        for pid in [worker, *children_of(worker)]:
+            os.kill(pid, signal.SIGKILL)
+        assert page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")
+        wait_for(lambda: [pid for pid in children_of(stack.pid)
+                          if b"rqworker" in command_line(pid) and pid != worker],
+                 timeout=30, message="no new worker")
+        assert page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")
+        run_smoke_export(env)
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = stack.communicate(timeout=30)
     assert "Log Exports is running at http://localhost:" in output
     assert "demo login: user 'demo', password 'demo'" in output
     assert "stopped" in output
+    assert "worker exited with code -9; restarting it in 1 s" in output
+    assert "worker restarted" in output
     time.sleep(0.5)
     assert not redis_answers(redis_url)  # Ctrl-C stopped what the stack started
     assert not page_answers(f"http://127.0.0.1:{web_port}/accounts/login/")

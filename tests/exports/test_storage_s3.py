@@ -271,3 +271,32 @@ def test_a_gzip_job_through_a_real_worker_lands_in_s3(big_workspace, s3_storage,
     lines = gzip.decompress(response.content).splitlines()
     assert len(lines) == 10_000
     assert list(json.loads(lines[0])) == ["id", "request", "response"]
+
+
+def test_the_reconciler_aborts_the_uploads_that_dead_attempts_left(seeded, s3_storage,
+                                                                   export_queue, settings):
+    from exports.reconciler import reconcile
+
+    client, prefix, _ = s3_storage
+    job = start(services.export_job_create(workspace=seeded, filters={}, requested_data=["id"]))
+    job.refresh_from_db()
+    # What a work horse killed mid-upload leaves: an upload begun, a part sent, never completed.
+    sink = storage.open_sink(services.file_name_for(job), file_format=job.format)
+    sink.write(b"x" * PART_SIZE)
+    assert len(_incomplete_uploads(client, prefix)) == 1
+    export_queue.empty()
+    ExportJob.objects.filter(id=job.id).update(lease_expires_at=timezone.now())
+    report = reconcile()
+    assert report.retried == [str(job.id)]
+    assert report.partials_removed == 1
+    assert _incomplete_uploads(client, prefix) == []
+
+    # An attempt that died and was then cancelled: found by the sweep once older than a lease.
+    job.refresh_from_db()
+    storage.open_sink(services.file_name_for(job), file_format=job.format).write(b"y")
+    services.export_job_cancel(job=job)
+    assert reconcile().partials_removed == 0  # younger than a lease: could still be running
+    settings.EXPORTS_LEASE_SECONDS = 0
+    assert reconcile().partials_removed == 1
+    assert _incomplete_uploads(client, prefix) == []
+    assert _object_keys(client, prefix) == []

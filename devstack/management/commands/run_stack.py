@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management import call_command
@@ -33,24 +34,25 @@ class Command(BaseCommand):
             if not Log.objects.filter(workspace__slug="demo").exists():
                 call_command("seed_logs", count=DEMO_LOG_COUNT, workspace="demo", days=30)
 
-        children: list[tuple[str, subprocess.Popen]] = []
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children: list[Child] = []
         if redis_answers(settings.REDIS_URL):
             self.stdout.write(f"using the Redis at {settings.REDIS_URL}")
         else:
             self.stdout.write(f"no Redis at {settings.REDIS_URL}; starting the bundled one")
-            children.append(("redis", start_bundled_redis(
+            children.append(Child("redis", lambda: start_bundled_redis(
                 settings.REDIS_URL,
                 data_dir=settings.VAR_DIR / "redis",
                 log_file=settings.VAR_DIR / "redis.log",
             )))
-
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        children.append(("worker", subprocess.Popen(  # noqa: S603 - fixed arguments
+        children.append(Child("worker", lambda: subprocess.Popen(  # noqa: S603 - fixed arguments
             [*manage, "rqworker", settings.EXPORTS_QUEUE]
         )))
-        children.append(("web", subprocess.Popen(  # noqa: S603 - fixed arguments
+        children.append(Child("web", lambda: subprocess.Popen(  # noqa: S603 - fixed arguments
             [*manage, "runserver", f"{host}:{port}", "--noreload"]
         )))
+        for child in children:
+            child.start()
         shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
         self.stdout.write(self.style.SUCCESS(
             f"\nLog Exports is running at http://{shown_host}:{port}/  (Ctrl-C stops it all)\n"
@@ -66,19 +68,79 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             while not stopping:
-                for name, child in children:
-                    if child.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {child.returncode}; stopping")
-                        stopping = True
+                for child in children:
+                    self.supervise(child)
                 time.sleep(0.5)
         finally:
-            for _, child in reversed(children):
-                if child.poll() is None:
-                    child.terminate()
-            for name, child in reversed(children):
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.stderr.write(f"{name} did not stop in time; killing it")
+            for child in reversed(children):
+                child.terminate()
+            for child in reversed(children):
+                if not child.wait(timeout=10):
+                    self.stderr.write(f"{child.name} did not stop in time; killing it")
                     child.kill()
             self.stdout.write("stopped")
+
+    def supervise(self, child: Child) -> None:
+        """Restarts a child that died, waiting longer after each quick death (1 s up to 30 s)."""
+        if child.process is not None:
+            code = child.process.poll()
+            if code is None:
+                if time.monotonic() - child.started > STABLE_AFTER:
+                    child.backoff = 0.0  # it has run long enough: the next death starts over
+                return
+            # A worker killed outright may leave its work horse running (RQ's horse calls
+            # setpgrp()): it finishes its export by itself, renewing its lease meanwhile.
+            child.backoff = min(MAX_BACKOFF, max(1.0, child.backoff * 2))
+            child.restart_at = time.monotonic() + child.backoff
+            child.process = None
+            self.stderr.write(self.style.WARNING(
+                f"{child.name} exited with code {code}; restarting it in {child.backoff:.0f} s"
+            ))
+            return
+        if time.monotonic() >= child.restart_at:
+            try:
+                child.start()
+            except Exception as error:  # e.g. the bundled Redis refusing to start: try later
+                child.backoff = min(MAX_BACKOFF, max(1.0, child.backoff * 2))
+                child.restart_at = time.monotonic() + child.backoff
+                self.stderr.write(f"{child.name} could not start ({error}); "
+                                  f"trying again in {child.backoff:.0f} s")
+                return
+            self.stderr.write(self.style.SUCCESS(f"{child.name} restarted"))
+
+
+STABLE_AFTER = 60.0  # seconds a child must run before its backoff is forgotten
+MAX_BACKOFF = 30.0
+
+
+class Child:
+    """One supervised process of the stack."""
+
+    def __init__(self, name: str, launch: Callable[[], subprocess.Popen]):
+        self.name = name
+        self.launch = launch
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+        self.backoff = 0.0
+        self.restart_at = 0.0
+
+    def start(self) -> None:
+        self.process = self.launch()
+        self.started = time.monotonic()
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self, *, timeout: float) -> bool:
+        if self.process is None:
+            return True
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()

@@ -1,0 +1,205 @@
+"""Exports that end by themselves whatever happens to their worker: real Redis, real RQ workers,
+real processes killed with SIGKILL, on the test database (PostgreSQL or SQLite)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from exports import services
+from exports.models import ExportJob
+from logs.seeding import seed_logs
+from tests.conftest import ROOT, _database_url, process_alive, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+Status = ExportJob.Status
+
+# Short leases and reconciler ticks, so that a death is noticed in seconds, not a minute.
+FAST = {
+    "EXPORTS_LEASE_SECONDS": "3",
+    "EXPORTS_LEASE_RENEW_SECONDS": "1",
+    "EXPORTS_RECONCILE_SECONDS": "1",
+}
+FIELDS = ["id", "created_at", "request", "response", "cost", "status_code", "metadata"]
+
+
+@pytest.fixture
+def logs_3000(workspace):
+    seed_logs(workspace_id=workspace.id, count=3000, now=timezone.now(), days=5, seed=11)
+    return workspace
+
+
+def new_export(workspace) -> ExportJob:
+    return services.export_job_create(
+        workspace=workspace, filters={}, requested_data=FIELDS, limit=2900, offset=50
+    )
+
+
+def finished(job: ExportJob, *, timeout: float = 60) -> ExportJob:
+    def done():
+        job.refresh_from_db()
+        return job.status != Status.IN_PROGRESS
+
+    wait_for(done, timeout=timeout, interval=0.2, message=f"export still {job.status}")
+    return job
+
+
+def file_digest(folder: Path, job: ExportJob) -> str:
+    return hashlib.sha256((folder / job.file_name).read_bytes()).hexdigest()
+
+
+def partial_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.part"))
+
+
+def mid_export(job: ExportJob, rows: int = 600) -> None:
+    def written():
+        job.refresh_from_db()
+        assert job.status == Status.IN_PROGRESS, job.error
+        return job.rows_written >= rows
+
+    wait_for(written, timeout=60, interval=0.05, message="the export never got going")
+
+
+def reference_export(workspace, rq_workers, folder: Path) -> str:
+    """The same request, exported without interruption by a worker of its own."""
+    reference = new_export(workspace)
+    services.export_job_start(job=reference)
+    rq_workers.run_burst()
+    reference.refresh_from_db()
+    assert reference.status == Status.SUCCESS, reference.error
+    assert reference.sha256 == file_digest(folder, reference)
+    return reference.sha256
+
+
+def test_a_killed_work_horse_is_replaced_and_the_file_is_exact(
+    logs_3000, rq_workers, export_storage_dir
+):
+    expected = reference_export(logs_3000, rq_workers, export_storage_dir)
+    worker = rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="1000", **FAST)
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    mid_export(job)
+    [horse] = wait_for(lambda: rq_workers.horses(worker), message="no work horse")
+    os.kill(horse, signal.SIGKILL)  # as the OOM killer does: no callback, no cleanup
+
+    finished(job)
+    assert job.status == Status.SUCCESS, job.error
+    assert (job.attempt, job.rows_written) == (2, 2900)
+    assert job.sha256 == file_digest(export_storage_dir, job) == expected
+    [retry] = job.retries
+    assert retry["attempt"] == 1
+    assert "killed (out of memory?)" in retry["reason"]
+    assert partial_files(export_storage_dir) == []  # the dead attempt's .part is gone
+    assert worker.poll() is None  # the worker itself lived on
+
+
+def test_a_killed_worker_is_replaced_by_another_and_the_file_is_exact(
+    logs_3000, rq_workers, export_storage_dir
+):
+    doomed = rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="1000", **FAST)
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    mid_export(job)
+    rq_workers.kill(doomed)  # the worker and its horse, at once
+    died = timezone.now()
+
+    rq_workers.start(burst=False, **FAST)
+    finished(job)
+    assert job.status == Status.SUCCESS, job.error
+    assert job.attempt == 2
+    assert "stopped answering" in job.retries[0]["reason"]
+    assert (job.finished_at - died).total_seconds() < 60
+    assert partial_files(export_storage_dir) == []
+    rq_workers.stop_all()
+    assert job.sha256 == file_digest(export_storage_dir, job) == reference_export(
+        logs_3000, rq_workers, export_storage_dir
+    )
+
+
+def test_a_slow_attempt_keeps_its_lease_and_is_not_retried(seeded, rq_workers):
+    """The lease is renewed by time, not by rows: 300 rows at 40 a second take 7 s, more than
+    two leases, and there is no checkpoint in between."""
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_start(job=job)
+    rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="40", **FAST)
+    finished(job, timeout=60)
+    assert (job.status, job.attempt, job.retries) == (Status.SUCCESS, 1, [])
+
+
+def test_an_export_whose_attempts_keep_dying_fails_in_plain_words(seeded, export_queue, settings):
+    """Three attempts that vanish (nothing in the queue, lease passed): retried twice, then
+    Failure saying so."""
+    settings.EXPORTS_MAX_ATTEMPTS = 3
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_start(job=job)
+    from exports.reconciler import reconcile
+
+    for attempt in (1, 2, 3):
+        job.refresh_from_db()
+        assert (job.status, job.attempt) == (Status.IN_PROGRESS, attempt)
+        assert reconcile().retried == []  # queued, lease running: alive
+        export_queue.empty()  # the attempt vanishes from the queue…
+        ExportJob.objects.filter(id=job.id).update(lease_expires_at=timezone.now())  # …and its
+        report = reconcile()  # lease passes
+        assert len(report.retried if attempt < 3 else report.failed) == 1
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.error.startswith("The worker running this export stopped three times; the last "
+                                "time its job was no longer in the queue")
+    assert [retry["attempt"] for retry in job.retries] == [1, 2, 3]
+    assert export_queue.count == 0  # given up: nothing queued again
+
+
+def test_the_reconciler_command_reports_what_it_did(seeded, export_queue, redis_url, tmp_path):
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_start(job=job)
+    export_queue.empty()
+    ExportJob.objects.filter(id=job.id).update(lease_expires_at=timezone.now())
+    command = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, str(ROOT / "manage.py"), "exports_reconcile"],
+        env={**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": redis_url,
+             "EXPORTS_QUEUE": export_queue.name, "EXPORTS_STORAGE_DIR": str(tmp_path)},
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert command.returncode == 0, command.stderr
+    assert "1 export(s) started again" in command.stdout
+    assert f"started again: {job.id}" in command.stdout
+    job.refresh_from_db()
+    assert job.attempt == 2
+    assert export_queue.job_ids == [f"export-{job.id}-2"]  # queued once, by the command
+
+
+def test_teardown_leaves_no_work_horse(seeded, rq_workers):
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_start(job=job)
+    worker = rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="10")  # 30 s of work
+    [horse] = wait_for(lambda: rq_workers.horses(worker), message="no work horse")
+    rq_workers.stop_all(grace=1)
+    assert not process_alive(horse)
+    assert not process_alive(worker.pid)
+
+
+def test_the_reconciler_sweeps_partial_files_of_attempts_no_longer_running(
+    seeded, export_queue, export_storage_dir, settings
+):
+    from exports import storage
+    from exports.reconciler import reconcile
+
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_start(job=job)
+    job.refresh_from_db()
+    running = storage.open_sink(services.file_name_for(job), file_format=job.format)
+    running.write(b"{}\n")
+    settings.EXPORTS_LEASE_SECONDS = 0  # every partial file counts as old
+    assert reconcile().partials_removed == 0  # its attempt is in progress (and queued)
+    services.export_job_cancel(job=job)  # …then its worker died before seeing the cancel
+    assert reconcile().partials_removed == 1
+    assert partial_files(export_storage_dir) == []
