@@ -15,6 +15,7 @@ from exports import services
 from exports.writer import write_export
 from logs.counting import bounded_count
 from logs.filters import export_slice_count, matching_logs, normalise_filters
+from logs.hourly_counts import time_range
 from logs.replica import read_database
 
 SAMPLE_ROWS = 200  # rows written to memory to measure the size of a line
@@ -70,10 +71,13 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     normalised, limit_value, offset_value = values["filters"], values["limit"], values["offset"]
     preview.offset = offset_value
     # Counted up to offset + cap only (the most any export of these filters holds); past that
-    # the page says "more than N" with the planner's estimate.
+    # the page says "more than N" with the planner's estimate. A time-only filter is counted
+    # from the hourly counts instead (exact, and its cost does not grow with the offset).
+    database = read_database()
     matches = bounded_count(
-        matching_logs(workspace_id=workspace.id, filters=normalised).using(read_database()),
+        matching_logs(workspace_id=workspace.id, filters=normalised).using(database),
         bound=offset_value + preview.cap, estimate=True,
+        hourly=time_range(workspace_id=workspace.id, filters=normalised, using=database),
     )
     preview.matches, preview.matches_exact = matches.value, matches.exact
     preview.matches_estimate = matches.estimate

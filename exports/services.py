@@ -34,6 +34,7 @@ from logs.filters import (
     normalise_filters,
     refuse_unstorable_text,
 )
+from logs.hourly_counts import time_range
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -114,9 +115,11 @@ def normalise_description(raw: Any) -> str:
 
 
 def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
-    # Counts no further than offset + limit: the cost grows with the export, not the workspace.
+    # Counts no further than offset + limit: the cost grows with the export, not the workspace;
+    # a time-only filter is counted by whole hours, whatever the offset.
     return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
-                             limit=limit, offset=offset)
+                             limit=limit, offset=offset,
+                             hourly=time_range(workspace_id=workspace_id, filters=filters))
 
 
 # --- Transitions -----------------------------------------------------------------------------

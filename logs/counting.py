@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db import connections
 from django.db.models import QuerySet
 
+from logs.hourly_counts import TimeRange
+
 
 @dataclass(frozen=True)
 class BoundedCount:
@@ -28,8 +30,14 @@ class BoundedCount:
         return None if self.exact else self.value
 
 
-def bounded_count(queryset: QuerySet, *, bound: int, estimate: bool = False) -> BoundedCount:
-    """How many rows match, counted up to `bound` only: SELECT count(*) FROM (... LIMIT bound+1)."""
+def bounded_count(queryset: QuerySet, *, bound: int, estimate: bool = False,
+                  hourly: TimeRange | None = None) -> BoundedCount:
+    """How many rows match, counted up to `bound` only: SELECT count(*) FROM (... LIMIT bound+1).
+
+    With `hourly` (the same rows as a time-only range) the count comes from the hourly counts
+    instead: exact at any size, past the bound too."""
+    if hourly is not None:
+        return BoundedCount(value=hourly.count(), exact=True)
     counted = queryset.order_by()[: bound + 1].count()
     if counted <= bound:
         return BoundedCount(value=counted, exact=True)
@@ -53,8 +61,11 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def export_slice_size(queryset: QuerySet, *, limit: int, offset: int) -> int:
+def export_slice_size(queryset: QuerySet, *, limit: int, offset: int,
+                      hourly: TimeRange | None = None) -> int:
     """Exactly how many rows an export of this limit and offset holds: min(limit, matches - offset),
-    counting no further than offset + limit."""
+    counting no further than offset + limit (or, with `hourly`, from the hourly counts)."""
+    if hourly is not None:
+        return max(0, min(limit, hourly.count() - offset))
     counted = queryset.order_by()[: offset + limit].count()
     return max(0, min(limit, counted - offset))

@@ -16,6 +16,7 @@ from django.db import connections
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
+from logs.hourly_counts import TimeRange
 from logs.models import Log
 
 SEPARATOR = "_"
@@ -102,18 +103,22 @@ def keyset_page(queryset: QuerySet, *, size: int, before: Position | None = None
     )
 
 
-def seek_slice(queryset: QuerySet, *, offset: int, limit: int) -> QuerySet:
+def seek_slice(queryset: QuerySet, *, offset: int, limit: int,
+               hourly: TimeRange | None = None) -> QuerySet:
     """queryset[offset:offset + limit] in (created_at, id) order, without an OFFSET over the rows.
 
     OFFSET n reads n whole rows to throw them away. Here one query finds the first row's
     position, reading (created_at, id) only, which an index holds (an index-only scan), and the
-    rows are then read from that position on.
+    rows are then read from that position on. With `hourly` (the same rows as a time-only
+    range) the position is found through the hourly counts, reading one hour's index entries.
     """
     ordered = queryset.order_by("created_at", "id")
     if not offset:
         return ordered[:limit]
-    start = ordered.values_list("created_at", "id")[offset : offset + 1]
-    row = next(iter(start), None)
+    if hourly is not None:
+        row = hourly.position(offset)
+    else:
+        row = next(iter(ordered.values_list("created_at", "id")[offset : offset + 1]), None)
     if row is None:  # fewer than offset rows: an empty slice, as the OFFSET would give
         return ordered.filter(RawSQL("1 = 0", (), output_field=BooleanField()))[:limit]
     return beyond(ordered, Position(created_at=row[0], id=row[1]), ">=")[:limit]

@@ -66,3 +66,27 @@ class Log(models.Model):
     @property
     def is_success(self) -> bool:
         return 200 <= self.status_code < 300
+
+
+class LogHourlyCount(models.Model):
+    """How many of a workspace's logs were created in one UTC hour.
+
+    Kept by database triggers on logs_log (migration 0004), so every way a log is written or
+    deleted counts — ORM inserts, COPY, raw deletes of retention — in the same transaction.
+    logs.hourly_counts reads it to count or seek through a time range without reading every
+    index entry before an offset.
+    """
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    hour = models.DateTimeField(help_text="The hour's start, UTC.")
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "hour"], name="log_hourly_ws_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} logs in the hour from {self.hour}"

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from accounts.models import Workspace
-from logs.models import Log
+from logs.models import Log, LogHourlyCount
 
 BATCH = 10_000
 
@@ -34,6 +34,8 @@ def delete_logs_before(*, cutoff: datetime, batch: int = BATCH) -> int:
             deleted += len(ids)
             if len(ids) < batch:
                 break
+    # The triggers have taken the deleted logs off their hours; hours left empty go with them.
+    LogHourlyCount.objects.filter(hour__lt=cutoff, count__lte=0).delete()
     if deleted and connection.vendor == "postgresql" and connection.get_autocommit():
         # Deleted rows clear their pages' all-visible bits, and the bounded counts are
         # index-only scans only where those bits are set: set them again now rather than at

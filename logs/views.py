@@ -16,6 +16,7 @@ from accounts.selectors import current_workspace, shell_context
 from logs.counting import bounded_count
 from logs.filters import matching_logs, normalise_filters
 from logs.forms import LogFilterForm
+from logs.hourly_counts import time_range
 from logs.keyset import BadPosition, KeysetPage, keyset_page, parse_position
 from logs.model_names import workspace_model_names
 from logs.models import Log
@@ -53,7 +54,8 @@ def log_index(request: HttpRequest) -> HttpResponse:
     context.update(
         active_nav="logs", form=form, page=page, logs=page.logs,
         total=None if filters is None else bounded_count(
-            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True),
+            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True,
+            hourly=time_range(workspace_id=workspace.id, filters=filters, using=database)),
         position_error=position_error,
         page_query=query.urlencode(), export_query=form.filter_query(),
         model_choices=workspace_model_names(workspace_id=workspace.id, database=database),
