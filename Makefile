@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-scale soak
+.PHONY: run serve test lint bench bench-scale soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack
+
+# Production: gunicorn + RQ workers against the PostgreSQL, Redis and S3 of the environment
+# (README, "Deploying"). E.g. SERVE_ARGS="--role web" or "--role worker --workers 4".
+serve: $(STAMP)
+	DJANGO_ENV=production $(BIN)/python manage.py serve $(SERVE_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

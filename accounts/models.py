@@ -132,16 +132,19 @@ class ApiKey(models.Model):
         unknown = sorted(set(scopes) - set(API_KEY_SCOPES))
         if unknown:
             raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
-        raw_key, prefix = cls.generate_raw_key()
-        api_key = cls.objects.create(
-            organization=organization,
-            workspace=workspace,
-            name=name,
-            scopes=sorted(set(scopes)),
-            prefix=prefix,
-            key_hash=hash_api_key(raw_key),
-        )
+        if workspace is not None and workspace.organization_id != organization.id:
+            raise ValueError("the workspace belongs to another organization")
+        api_key = cls(organization=organization, workspace=workspace, name=name,
+                      scopes=sorted(set(scopes)))
+        raw_key = api_key.assign_new_key()
+        api_key.save()
         return api_key, raw_key
+
+    def assign_new_key(self) -> str:
+        """Gives an unsaved key its secret: returns the raw key, keeps only prefix and hash."""
+        raw_key, self.prefix = self.generate_raw_key()
+        self.key_hash = hash_api_key(raw_key)
+        return raw_key
 
     @classmethod
     def prefix_of(cls, raw_key: str) -> str | None:

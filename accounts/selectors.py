@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest
 
-from accounts.models import Workspace
+from accounts.models import ApiKey, Membership, Workspace
 
 SESSION_KEY = "current_workspace_id"
 
@@ -51,3 +51,27 @@ def shell_context(request: HttpRequest, workspace: Workspace | None) -> dict:
         "current_workspace": workspace,
         "user_workspaces": list(workspaces_for_user(request.user).order_by("name", "id")),
     }
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+def can_manage_api_keys(user, workspace: Workspace) -> bool:
+    """Workspace admins create and revoke keys: a key acts for the whole workspace."""
+    return Membership.objects.filter(
+        user=user, workspace=workspace, role=Membership.Role.ADMIN
+    ).exists()
+
+
+def workspace_api_keys(workspace: Workspace) -> QuerySet[ApiKey]:
+    """The keys of this workspace only; organization-wide keys are managed in the admin."""
+    return ApiKey.objects.filter(workspace=workspace).order_by(
+        F("revoked_at").asc(nulls_first=True), "-created_at"  # active keys first, newest first
+    )
+
+
+def workspace_api_key(workspace: Workspace, key_id) -> ApiKey:
+    """One key of this workspace, or 404: another tenant's key is as good as absent."""
+    api_key = workspace_api_keys(workspace).filter(id=key_id).first()
+    if api_key is None:
+        raise Http404("No such API key.")
+    return api_key

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import APIKeyHeader, HttpBearer
 
 from accounts.api_keys import KeyRejected, authenticate_api_key, workspaces_of
 from accounts.models import ApiKey, Workspace
 from api.errors import ApiError
+from ops.client_address import client_address
+from ops.rate_limit import RateLimited, count, over_budget, spend
 
 API_KEY_HEADER = "x-portkey-api-key"
 
@@ -25,15 +28,42 @@ def missing_key() -> ApiError:
                     headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(raw_key: str, *, scope: str) -> ApiKey:
+def authenticate(request: HttpRequest, raw_key: str, *, scope: str) -> ApiKey:
+    """The key, within its request budget; wrong keys spend the address's budget instead."""
+    failures = {"budget": f"api-key-failures:{client_address(request)}",
+                "limit": settings.API_AUTH_FAILURE_LIMIT,
+                "window": settings.API_AUTH_FAILURE_WINDOW}
+    wait = over_budget(**failures)
+    if wait:
+        raise ApiError(429, "too many requests with a wrong API key from this address; try "
+                       f"again in {wait} seconds", code="rate_limited",
+                       headers={"Retry-After": str(wait)})
     try:
         api_key = authenticate_api_key(raw_key)
     except KeyRejected as rejected:
+        # This answer is still the 401; the requests after the limit are refused above.
+        if failures["limit"] > 0:
+            count(budget=failures["budget"], window=failures["window"])
         raise ApiError(401, rejected.message, code=rejected.code,
                        headers={"WWW-Authenticate": "Bearer"}) from None
+    request.api_key_prefix = api_key.prefix  # for the request log
+    enforce_rate_limit(api_key)
     if not api_key.has_scope(scope):
         raise ApiError(403, f"this API key lacks the {scope} scope", code="missing_scope")
     return api_key
+
+
+def enforce_rate_limit(api_key: ApiKey) -> None:
+    """API_RATE_LIMIT requests per API_RATE_LIMIT_WINDOW seconds per key, on every host."""
+    try:
+        spend(budget=f"api-key:{api_key.prefix}", limit=settings.API_RATE_LIMIT,
+              window=settings.API_RATE_LIMIT_WINDOW)
+    except RateLimited as limited:
+        raise ApiError(
+            429, f"rate limit reached: this API key may make {limited.limit} requests per "
+            f"{limited.window} seconds; try again in {limited.retry_after} seconds",
+            code="rate_limited", headers={"Retry-After": str(limited.retry_after)},
+        ) from None
 
 
 class PortkeyKeyHeader(APIKeyHeader):
@@ -49,7 +79,7 @@ class PortkeyKeyHeader(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
         if not key or not key.strip():
             return None
-        return authenticate(key.strip(), scope=self.scope)
+        return authenticate(request, key.strip(), scope=self.scope)
 
 
 class BearerKey(HttpBearer):
@@ -67,7 +97,7 @@ class BearerKey(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        return authenticate(token, scope=self.scope)
+        return authenticate(request, token, scope=self.scope)
 
 
 def key_auth(scope: str) -> list:

@@ -19,7 +19,7 @@ from api.errors import ApiError, not_found
 from api.schemas import (
     CreateExportRequest,
     DownloadLogsResponse,
-    ExportItem,
+    ExportDetail,
     ExportListResponse,
     ExportRequest,
     ExportTaskResponse,
@@ -27,6 +27,7 @@ from api.schemas import (
     UpdateExportResponse,
 )
 from exports import selectors, services
+from exports.audit import Actor
 from exports.models import ExportJob
 from logs.filters import split_paging
 
@@ -74,6 +75,7 @@ def create_export(request: HttpRequest, payload: CreateExportRequest):
         description=payload.description if payload.description is not None else "",
         file_format=payload.format,
         created_by_api_key=request.auth,
+        actor=Actor.for_api(request, request.auth),
         **export_slice(payload),
     )
     return _summary(job)
@@ -88,7 +90,7 @@ def list_exports(request: HttpRequest, workspace_id: str | None = None):
     return {"total": jobs.count(), "data": data}
 
 
-@router.get("/logs/exports/{exportId}", response=ExportItem, summary="Get an export",
+@router.get("/logs/exports/{exportId}", response=ExportDetail, summary="Get an export",
             openapi_extra=documented())
 def retrieve_export(request: HttpRequest, exportId: str,  # noqa: N803 (the spec's name)
                     workspace_id: str | None = None):
@@ -121,7 +123,8 @@ def update_export(request: HttpRequest, exportId: str,  # noqa: N803
              summary="Start an export", openapi_extra=documented(409, 503))
 def start_export(request: HttpRequest, exportId: str,  # noqa: N803
                  workspace_id: str | None = None):
-    services.export_job_start(job=export_for(request, exportId))
+    services.export_job_start(job=export_for(request, exportId),
+                              actor=Actor.for_api(request, request.auth))
     return {"message": "export started"}
 
 
@@ -129,7 +132,8 @@ def start_export(request: HttpRequest, exportId: str,  # noqa: N803
              summary="Cancel an export in progress", openapi_extra=documented(409))
 def cancel_export(request: HttpRequest, exportId: str,  # noqa: N803
                   workspace_id: str | None = None):
-    services.export_job_cancel(job=export_for(request, exportId))
+    services.export_job_cancel(job=export_for(request, exportId),
+                               actor=Actor.for_api(request, request.auth))
     return {"message": "export cancelled"}
 
 
@@ -139,6 +143,8 @@ def cancel_export(request: HttpRequest, exportId: str,  # noqa: N803
 def download_export(request: HttpRequest, exportId: str,  # noqa: N803
                     workspace_id: str | None = None):
     job = export_for(request, exportId)
-    url = request.build_absolute_uri(services.export_job_download_url(job=job))
+    url = request.build_absolute_uri(
+        services.export_job_download_url(job=job, actor=Actor.for_api(request, request.auth))
+    )
     expires_at = timezone.now() + timedelta(seconds=settings.EXPORTS_DOWNLOAD_URL_TTL)
     return {"signed_url": url, "url": url, "expires_at": expires_at}

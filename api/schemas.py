@@ -27,8 +27,9 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from exports.audit import recent_events
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
-from exports.models import ExportJob
+from exports.models import ExportEvent, ExportJob
 from logs.filters import (
     DECIMAL_RANGES,
     MAX_COST,
@@ -237,6 +238,28 @@ class ExportItem(Schema):
     @staticmethod
     def resolve_error(job: ExportJob) -> str | None:
         return job.error or None
+
+
+class ExportEventItem(Schema):
+    """One entry of an export's audit trail."""
+
+    action: Literal[tuple(ExportEvent.Action.values)]  # type: ignore[valid-type]
+    actor: str = Field(description="User name, or 'API key <prefix>'; for a link fetch, whom "
+                                    "the link was issued to")
+    channel: Literal[tuple(ExportEvent.Channel.values)]  # type: ignore[valid-type]
+    ip_address: str | None
+    attempt: int
+    at: Timestamp
+
+
+class ExportDetail(ExportItem):
+    """One export as GET /v1/logs/exports/{id} answers it: with its audit trail."""
+
+    activity: list[ExportEventItem] = Field(description="Audit trail, newest first")
+
+    @staticmethod
+    def resolve_activity(job: ExportJob) -> list[ExportEvent]:
+        return recent_events(job)
 
 
 class ListResponse(Schema, Generic[Item]):

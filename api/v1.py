@@ -28,10 +28,12 @@ ERROR_RESPONSES = {
     413: "Request body too large",
     415: "The request body is not JSON (Content-Type must be application/json)",
     422: "A value is invalid; the error names the field",
+    429: "Over the key's request rate (API_RATE_LIMIT), or too many wrong keys from this "
+         "address; try again after Retry-After seconds",
     500: "The server failed; the error is logged",
     503: "The job queue cannot be reached; try again after Retry-After seconds",
 }
-EVERY_OPERATION = (401, 403, 404, 405, 500)
+EVERY_OPERATION = (401, 403, 404, 405, 429, 500)
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 

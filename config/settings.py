@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from config.production import environment_name, require_production_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -41,10 +44,49 @@ def local_secret_key() -> str:
     return path.read_text().strip()
 
 
+# One switch: DJANGO_ENV=production demands the settings below and turns the HTTPS ones on.
+DJANGO_ENV = environment_name(os.environ)
+PRODUCTION = DJANGO_ENV == "production"
+if PRODUCTION:
+    require_production_settings(os.environ)
+
+# Production always has SECRET_KEY (checked above); only development falls back to a local one.
 SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key()
+# Earlier keys, still accepted for signatures while a new SECRET_KEY rolls out to every host.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# --- HTTPS (each one configurable, all on by default in production) ---------------------------
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# A load balancer probes the health endpoints over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = "DENY"
+
+
+def proxy_ssl_header(raw: str | None) -> tuple[str, str] | None:
+    """"X-Forwarded-Proto: https" (the default in production) → the META name Django reads."""
+    if raw is None:
+        raw = "X-Forwarded-Proto: https" if PRODUCTION else ""
+    name, _, value = raw.partition(":")
+    if not name.strip() or raw.strip().lower() in {"off", "false", "none"}:
+        return None
+    return ("HTTP_" + name.strip().upper().replace("-", "_"), value.strip() or "https")
+
+
+# Only behind a proxy that sets this header itself (and drops the client's own).
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER"))
+# How many proxies in front of the app append to X-Forwarded-For: the client address (audit
+# trail, login lockout, request logs) is the entry this many places from the right.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,6 +98,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_rq",
+    "axes",
+    "ops",
     "accounts",
     "logs",
     "exports",
@@ -65,7 +109,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request id for every log line, and health probes answered before host checks.
+    "ops.middleware.RequestLogMiddleware",
+    "ops.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "ops.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +123,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +174,36 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Sign-in lockout (django-axes, in the database so it holds across hosts) -------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (the login page and /admin/login/) per user name and, separately, per address.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ops.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "ops.lockout.lockout_response"
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy (django-csp): no inline script or style anywhere ------------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -197,6 +278,9 @@ STORAGES = {
 # --- The export feature -----------------------------------------------------------------------
 EXPORTS_MAX_LOGS_PER_JOB = env_int("EXPORTS_MAX_LOGS_PER_JOB", 50_000)
 EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
+# S3: download links point at the app, which records the fetch and redirects to S3's presigned
+# URL; off, links are S3's presigned URLs (fetches then show only in S3's own access logs).
+EXPORTS_S3_DOWNLOAD_VIA_APP = env_bool("EXPORTS_S3_DOWNLOAD_VIA_APP", True)
 EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
 # Days logs are kept (`prune_logs`, run daily); 0 keeps them forever.
 LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
@@ -215,14 +299,53 @@ EXPORTS_S3_PART_SIZE = env_int("EXPORTS_S3_PART_SIZE", 8 * 1024 * 1024)
 # Self-hosted deployments without the Data Service cannot export (product doc).
 DATA_SERVICE_ENABLED = env_bool("DATA_SERVICE_ENABLED", True)
 
+# JSON lines with the request id in production (LOG_FORMAT=json), plain text on a developer's
+# machine; every record passes the redaction filter, so no key or signed link reaches a log.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
+# One line per request (method, redacted path, status, duration, client, user or key prefix).
+REQUEST_LOG = env_bool("REQUEST_LOG", PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "ops.logging.RequestIdFilter"},
+        "redact": {"()": "ops.logging.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "ops.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's own access log (it prints paths, signed links included) goes through ours.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+
+# --- Limits ------------------------------------------------------------------------------------
+# Requests one API key may make per API_RATE_LIMIT_WINDOW seconds (0 = no limit), counted in
+# Redis so that the limit holds across every web process and host.
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600)
+RATE_LIMIT_NAMESPACE = os.environ.get("RATE_LIMIT_NAMESPACE", "ratelimit")  # Redis key prefix
+API_RATE_LIMIT_WINDOW = env_int("API_RATE_LIMIT_WINDOW", 60)
+# Requests with a wrong or revoked key one address may make per window before it gets only 429s
+# (guessing keys), whatever key it tries next.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)
+# Exports one workspace may have in progress at once (0 = no cap).
+EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE = env_int("EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE", 5)
+# Filesystem export storage serves one host only; production says so at start-up unless the
+# deployment declares itself single-host.
+EXPORTS_SINGLE_HOST = env_bool("EXPORTS_SINGLE_HOST", not PRODUCTION)
 
 # REST API: the largest JSON body accepted (HTTP 413 beyond it), e.g. for POST /v1/logs.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024)

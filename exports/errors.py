@@ -14,6 +14,10 @@ class ExportNotReady(InvalidTransition):
     """The file of an export that has not succeeded, or whose file has expired."""
 
 
+class TooManyInProgress(InvalidTransition):
+    """The workspace already runs EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE exports at once."""
+
+
 class QueueUnavailable(Exception):
     """The job queue (Redis) could not be reached; the action can be tried again later.
 

@@ -91,3 +91,53 @@ class ExportJob(models.Model):
     def download_name(self) -> str:
         created = self.created_at.strftime("%Y%m%d-%H%M%S")
         return f"logs-export-{self.workspace.slug}-{created}-{self.id}.{self.file_extension}"
+
+
+class ExportEvent(models.Model):
+    """The audit trail of an export: who did what to it, when, and from which address.
+
+    Written only by exports.audit (called from the services and the signed-URL file view). It
+    outlives its export: no database constraint and no cascade, so a deleted export's history
+    stays readable (by export_id) in the admin.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        STARTED = "started", "Started"
+        CANCELLED = "cancelled", "Cancelled"
+        DOWNLOAD_LINK = "download_link", "Download link issued"
+        DOWNLOADED = "downloaded", "File downloaded"
+
+    class Channel(models.TextChoices):
+        PAGE = "page", "Exports page"
+        API = "api", "API"
+        SIGNED_URL = "signed_url", "Signed download link"
+        ADMIN = "admin", "Admin"
+
+    export = models.ForeignKey(
+        ExportJob, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events"
+    )
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="export_events"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    # Who, as they were called at the time: a user name or "API key <prefix>".
+    actor = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["export", "-at"], name="export_event_export_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -23,7 +23,8 @@ from rq import Callback
 from accounts.models import ApiKey, Workspace
 from exports import storage
 from exports.access import ensure_exports_available
-from exports.errors import ExportNotReady, InvalidTransition, QueueUnavailable
+from exports.audit import Action, Actor, record_export_event
+from exports.errors import ExportNotReady, InvalidTransition, QueueUnavailable, TooManyInProgress
 from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
 from exports.models import ExportJob
 from exports.writer import ExportStopped, write_export
@@ -135,6 +136,7 @@ def export_job_create(
     file_format: Any = None,
     created_by=None,
     created_by_api_key: ApiKey | None = None,
+    actor: Actor | None = None,
 ) -> ExportJob:
     """A new draft; raises ValidationError (naming the field) and creates nothing on bad input."""
     ensure_exports_available(workspace.organization)
@@ -142,21 +144,27 @@ def export_job_create(
     field_names = normalise_requested_data(requested_data)
     normalised_limit = normalise_limit(limit)
     normalised_offset = normalise_offset(offset)
-    return ExportJob.objects.create(
-        workspace=workspace,
-        created_by=created_by,
-        created_by_api_key=created_by_api_key,
-        description=normalise_description(description),
-        filters=normalised_filters,
-        requested_data=field_names,
-        limit=normalised_limit,
-        offset=normalised_offset,
-        format=normalise_format(file_format),
-        total_records=count_export_rows(
-            workspace_id=workspace.id, filters=normalised_filters,
-            limit=normalised_limit, offset=normalised_offset,
-        ),
+    total = count_export_rows(
+        workspace_id=workspace.id, filters=normalised_filters,
+        limit=normalised_limit, offset=normalised_offset,
     )
+    # Counted before the transaction (on SQLite a write transaction holds the database's one
+    # write lock); the draft and its audit entry are written together.
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            workspace=workspace,
+            created_by=created_by,
+            created_by_api_key=created_by_api_key,
+            description=normalise_description(description),
+            filters=normalised_filters,
+            requested_data=field_names,
+            limit=normalised_limit,
+            offset=normalised_offset,
+            format=normalise_format(file_format),
+            total_records=total,
+        )
+        record_export_event(job=job, action=Action.CREATED, actor=actor)
+    return job
 
 
 UNSET: Any = object()
@@ -229,12 +237,14 @@ def lease_until():
     return timezone.now() + timedelta(seconds=settings.EXPORTS_LEASE_SECONDS)
 
 
-def export_job_start(*, job: ExportJob) -> ExportJob:
+def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob:
     """Draft, failed or stopped → in progress, and one RQ job enqueued after the commit.
 
     Refused with QueueUnavailable, changing nothing, when the queue cannot be reached: the export
     stays startable. Should the queue go away between that check and the enqueue, the attempt's
-    lease runs out with nothing queued and the reconciler enqueues it again.
+    lease runs out with nothing queued and the reconciler enqueues it again. Refused
+    (TooManyInProgress) while the workspace already runs its
+    EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE exports.
     """
     ensure_exports_available(job.workspace.organization)
     ensure_queue_reachable()
@@ -245,6 +255,7 @@ def export_job_start(*, job: ExportJob) -> ExportJob:
     )
     now = timezone.now()
     with transaction.atomic():
+        ensure_room_to_run(job=job)
         updated = ExportJob.objects.filter(id=job.id, status__in=ExportJob.STARTABLE).update(
             status=Status.IN_PROGRESS,
             total_records=total,
@@ -264,9 +275,31 @@ def export_job_start(*, job: ExportJob) -> ExportJob:
                 "export can be started",
                 status=job.status,
             )
+        record_export_event(job=job, action=Action.STARTED, actor=actor)
         job_id, attempt = str(job.id), job.attempt
         transaction.on_commit(lambda: enqueue_export(job_id=job_id, attempt=attempt))
     return job
+
+
+def ensure_room_to_run(*, job: ExportJob) -> None:
+    """The per-workspace cap on exports in progress; call it inside the start's transaction."""
+    cap = settings.EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE
+    if not cap:
+        return
+    # Two starts in one workspace take turns on its row, so both cannot see room for one more
+    # (SQLite's write transactions already take turns).
+    list(Workspace.objects.select_for_update().filter(id=job.workspace_id).values("id"))
+    running = (
+        ExportJob.objects.filter(workspace_id=job.workspace_id, status=Status.IN_PROGRESS)
+        .exclude(id=job.id)
+        .count()
+    )
+    if running >= cap:
+        raise TooManyInProgress(
+            f"this workspace already has {running} exports in progress, the most it may run at "
+            f"once ({cap}); wait for one to finish or cancel one, then start this export",
+            status=job.status,
+        )
 
 
 def rq_job_id(*, job_id, attempt: int) -> str:
@@ -301,19 +334,21 @@ def _enqueue(*, job_id: str, attempt: int) -> None:
     )
 
 
-def export_job_cancel(*, job: ExportJob) -> ExportJob:
+def export_job_cancel(*, job: ExportJob, actor: Actor | None = None) -> ExportJob:
     """In progress → stopped; the worker notices at its next checkpoint and stops writing."""
     now = timezone.now()
-    updated = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS).update(
-        status=Status.STOPPED, finished_at=now, last_updated_at=now, lease_expires_at=None
-    )
-    job.refresh_from_db()
-    if not updated:
-        raise InvalidTransition(
-            f"this export is {job.get_status_display()}; only an export in progress can be "
-            "cancelled",
-            status=job.status,
+    with transaction.atomic():
+        updated = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS).update(
+            status=Status.STOPPED, finished_at=now, last_updated_at=now, lease_expires_at=None
         )
+        job.refresh_from_db()
+        if not updated:
+            raise InvalidTransition(
+                f"this export is {job.get_status_display()}; only an export in progress can be "
+                "cancelled",
+                status=job.status,
+            )
+        record_export_event(job=job, action=Action.CANCELLED, actor=actor)
     return job
 
 
@@ -533,7 +568,9 @@ def describe_failure(error: BaseException) -> str:
     return f"The export failed on an unexpected error: {error or type(error).__name__}"
 
 
-def export_job_download_url(*, job: ExportJob) -> str:
+def export_job_download_url(*, job: ExportJob, actor: Actor | None = None) -> str:
+    """A fresh signed link to the file, recorded as issued to the actor (and, for files served
+    by our file view, the fetch is recorded again under that name)."""
     ensure_exports_available(job.workspace.organization)
     if job.status != Status.SUCCESS:
         raise ExportNotReady(
@@ -545,10 +582,13 @@ def export_job_download_url(*, job: ExportJob) -> str:
         raise ExportNotReady(
             "this export's file has expired; start a new export", status=job.status
         )
-    return storage.signed_download_url(
+    url = storage.signed_download_url(
         name=job.file_name,
         job_id=str(job.id),
         attempt=job.attempt,
         download_name=job.download_name(),
         file_format=job.format,
+        issued_to=actor.label if actor else "",
     )
+    record_export_event(job=job, action=Action.DOWNLOAD_LINK, actor=actor)
+    return url

@@ -201,29 +201,45 @@ def delete_file(name: str) -> None:
         export_storage().delete(name)
 
 
-def sign_download(*, job_id: str, attempt: int) -> str:
-    return TimestampSigner(salt=DOWNLOAD_SALT).sign(f"{job_id}:{attempt}")
+def sign_download(*, job_id: str, attempt: int, issued_to: str = "") -> str:
+    """A token for one run's file; it names whom it was issued to, for the audit trail."""
+    return TimestampSigner(salt=DOWNLOAD_SALT).sign_object(
+        {"job": job_id, "attempt": attempt, "to": issued_to}, compress=True
+    )
 
 
-def unsign_download(token: str) -> tuple[str, int] | None:
-    """The (job id, attempt) a token was made for, or None when it is forged or expired."""
+def unsign_download(token: str) -> tuple[str, int, str] | None:
+    """(job id, attempt, issued to) of a token, or None when it is forged or expired."""
     try:
-        value = TimestampSigner(salt=DOWNLOAD_SALT).unsign(
+        value = TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(
             token, max_age=settings.EXPORTS_DOWNLOAD_URL_TTL
         )
-    except (BadSignature, SignatureExpired):
+    except (BadSignature, SignatureExpired, ValueError):
         return None
-    job_id, _, attempt = value.partition(":")
-    return job_id, int(attempt)
+    if not isinstance(value, dict):
+        return None
+    return str(value.get("job")), int(value.get("attempt", -1)), str(value.get("to", ""))
 
 
 def signed_download_url(*, name: str, job_id: str, attempt: int, download_name: str,
-                        file_format: str) -> str:
-    """A short-lived URL; relative (served by our file view) for the filesystem, absolute for S3."""
+                        file_format: str, issued_to: str = "") -> str:
+    """A short-lived URL: relative, to our file view, for the filesystem and (unless
+    EXPORTS_S3_DOWNLOAD_VIA_APP is off) for S3, where the view records the fetch in the audit
+    trail and redirects to a presigned URL; otherwise S3's presigned URL itself."""
     storage = export_storage()
-    if isinstance(storage, FileSystemStorage):
-        return reverse("exports:file", args=[sign_download(job_id=job_id, attempt=attempt)])
-    return storage.url(
+    if isinstance(storage, FileSystemStorage) or settings.EXPORTS_S3_DOWNLOAD_VIA_APP:
+        token = sign_download(job_id=job_id, attempt=attempt, issued_to=issued_to)
+        return reverse("exports:file", args=[token])
+    return presigned_url(name=name, download_name=download_name, file_format=file_format)
+
+
+def serves_files_itself() -> bool:
+    return isinstance(export_storage(), FileSystemStorage)
+
+
+def presigned_url(*, name: str, download_name: str, file_format: str) -> str:
+    """S3's own short-lived link to the object, with the download name and type."""
+    return export_storage().url(
         name,
         parameters={
             "ResponseContentDisposition": f'attachment; filename="{download_name}"',

@@ -16,6 +16,7 @@ urlpatterns = [
     path("exports/<uuid:export_id>/row/", views.export_row, name="row"),
     path("exports/<uuid:export_id>/start/", views.export_start, name="start"),
     path("exports/<uuid:export_id>/cancel/", views.export_cancel, name="cancel"),
+    path("exports/<uuid:export_id>/activity/", views.export_activity, name="activity"),
     path("exports/<uuid:export_id>/download/", views.export_download, name="download"),
     path("exports/file/<str:token>/", views.export_file, name="file"),
 ]

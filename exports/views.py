@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import current_workspace, shell_context
 from exports import selectors, services, storage
 from exports.access import ExportsUnavailable, exports_unavailable_reason
+from exports.audit import Action, Actor, recent_events, record_export_event
 from exports.errors import InvalidTransition, QueueUnavailable
 from exports.forms import ExportListFilterForm, ExportRequestForm
 from exports.models import ExportJob
@@ -158,7 +159,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
                                    status=422, preview=preview)
         try:
             job = services.export_job_create(
-                workspace=workspace, created_by=request.user,
+                workspace=workspace, created_by=request.user, actor=Actor.for_page(request),
                 **form.service_arguments(now=timezone.now()),
             )
         except ValidationError as error:
@@ -262,7 +263,7 @@ def export_row(request: HttpRequest, export_id) -> HttpResponse:
 def export_start(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     try:
-        services.export_job_start(job=job)
+        services.export_job_start(job=job, actor=Actor.for_page(request))
     except (InvalidTransition, ExportsUnavailable) as refusal:
         return _row_response(request, job, error=refusal.message, status=409)
     except QueueUnavailable as refusal:
@@ -285,7 +286,7 @@ def export_start(request: HttpRequest, export_id) -> HttpResponse:
 def export_cancel(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     try:
-        services.export_job_cancel(job=job)
+        services.export_job_cancel(job=job, actor=Actor.for_page(request))
     except InvalidTransition as refusal:
         return _row_response(request, job, error=refusal.message, status=409)
     return _row_response(request, job, note="Export cancelled.", announce=_announcement(job))
@@ -297,7 +298,7 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     """A fresh signed URL on every click, so a link never goes stale on the page."""
     job = user_export(request, export_id)
     try:
-        url = services.export_job_download_url(job=job)
+        url = services.export_job_download_url(job=job, actor=Actor.for_page(request))
     except (InvalidTransition, ExportsUnavailable) as refusal:
         messages.error(request, refusal.message)
         return redirect(_back_to(request, job))
@@ -305,12 +306,13 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
 
 
 @require_GET
-def export_file(request: HttpRequest, token: str) -> FileResponse:
-    """Serves a filesystem export to the holder of a fresh signed token (as S3 presigns)."""
+def export_file(request: HttpRequest, token: str) -> HttpResponse:
+    """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
+    fetch goes into the audit trail under the user or key the link was issued to."""
     signed = storage.unsign_download(token)
     if signed is None:
         raise Http404("This download link is invalid or has expired; ask for a new one.")
-    job_id, attempt = signed
+    job_id, attempt, issued_to = signed
     job = (
         ExportJob.objects.select_related("workspace")
         .filter(id=job_id, attempt=attempt, status=ExportJob.Status.SUCCESS)
@@ -318,6 +320,14 @@ def export_file(request: HttpRequest, token: str) -> FileResponse:
     )
     if job is None or not job.file_name:
         raise Http404("This export has no file to download.")
+    record_export_event(job=job, action=Action.DOWNLOADED,
+                        actor=Actor.for_signed_link(request, issued_to))
+    if not storage.serves_files_itself():
+        # S3: recorded here, then fetched from S3 itself through its own short-lived link.
+        response = redirect(storage.presigned_url(
+            name=job.file_name, download_name=job.download_name(), file_format=job.format))
+        response["Cache-Control"] = "private, no-store"
+        return response
     response = FileResponse(
         storage.export_storage().open(job.file_name, "rb"),
         as_attachment=True,
@@ -326,3 +336,13 @@ def export_file(request: HttpRequest, token: str) -> FileResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_GET
+@login_required
+def export_activity(request: HttpRequest, export_id) -> HttpResponse:
+    """The export's audit trail: who created, started, cancelled and downloaded it."""
+    job = user_export(request, export_id)
+    context = shell_context(request, job.workspace)
+    context.update(active_nav="exports", job=job, events=recent_events(job))
+    return render(request, "exports/activity.html", context)

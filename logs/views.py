@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -31,7 +31,8 @@ PAGING_KEYS = ("page", "before", "after")  # "page": links from before keyset pa
 def log_index(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
     if workspace is None:
-        raise Http404("You are not a member of any workspace.")
+        # The Exports page says what someone in no workspace can do next.
+        return redirect("exports:index")
     form = LogFilterForm(request.GET or {"time_range": LogFilterForm.default_time_range})
     filters: dict | None = None
     if form.is_valid():

@@ -95,6 +95,17 @@ def session_export_queue():
     del settings.RQ_QUEUES[name]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_rate_limits():
+    """Each test run counts its requests under Redis keys of its own; and the wrong-key budget
+    per address is off, since every test client has the same address (its tests turn it on)."""
+    original = settings.RATE_LIMIT_NAMESPACE, settings.API_AUTH_FAILURE_LIMIT
+    settings.RATE_LIMIT_NAMESPACE = f"ratelimit-test-{uuid.uuid4().hex[:12]}"
+    settings.API_AUTH_FAILURE_LIMIT = 0
+    yield
+    settings.RATE_LIMIT_NAMESPACE, settings.API_AUTH_FAILURE_LIMIT = original
+
+
 @pytest.fixture
 def export_queue(redis_url, settings):
     """A queue of this test's own, on the real Redis, so parallel test runs never share work."""

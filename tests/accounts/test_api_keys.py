@@ -24,3 +24,12 @@ def test_unknown_scopes_are_refused(organization):
     with pytest.raises(ValueError, match="unknown scope"):
         ApiKey.issue(organization=organization, name="x", scopes=["logs.delete"])
     assert not ApiKey.objects.exists()
+
+
+def test_a_key_never_pairs_an_organization_with_another_organizations_workspace(
+    organization, other_workspace
+):
+    with pytest.raises(ValueError, match="another organization"):
+        ApiKey.issue(organization=organization, workspace=other_workspace, name="x",
+                     scopes=["logs.view"])
+    assert not ApiKey.objects.exists()

@@ -131,7 +131,7 @@ def test_head_and_trailing_slashes_answer_like_get(api, seeded):
 def test_an_unreachable_queue_is_503_with_retry_after(api, seeded, monkeypatch):
     export_id = api.post("/v1/logs/exports", {"requested_data": ["id"]}).json()["id"]
 
-    def queue_down(*, job):
+    def queue_down(*, job, **kwargs):
         raise QueueUnavailable("the export queue cannot be reached; try again shortly",
                                retry_after=20)
 
@@ -142,7 +142,7 @@ def test_an_unreachable_queue_is_503_with_retry_after(api, seeded, monkeypatch):
 
 
 def test_an_unexpected_failure_is_a_json_500_that_is_logged(api, seeded, monkeypatch, caplog):
-    def broken(*, job):
+    def broken(*, job, **kwargs):
         raise RuntimeError("disk on fire")
 
     export_id = api.post("/v1/logs/exports", {"requested_data": ["id"]}).json()["id"]

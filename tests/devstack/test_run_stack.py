@@ -86,6 +86,7 @@ def test_run_stack_serves_the_app_and_a_worker_finishes_an_export(tmp_path):
         output, _ = stack.communicate(timeout=30)
     assert "Log Exports is running at http://localhost:" in output
     assert "demo login: user 'demo', password 'demo'" in output
+    assert "admin login: user 'admin', password 'admin' at /admin/" in output  # DEBUG is on
     assert "stopped" in output
     assert "worker exited with code -9; restarting it in 1 s" in output
     assert "worker restarted" in output

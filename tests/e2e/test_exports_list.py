@@ -39,7 +39,7 @@ def test_rows_name_their_export_show_fields_times_and_filter(
     # Every action says which export it acts on; no two are alike.
     labels = page.eval_on_selector_all(
         ".col-actions [aria-label]", "nodes => nodes.map(n => n.getAttribute('aria-label'))")
-    assert len(labels) == len(set(labels)) == 9
+    assert len(labels) == len(set(labels)) == 12
     assert "Start export March finance" in labels and "Delete export Model comparison" in labels
     assert any(label.startswith("Start export export of ") and label.endswith(" UTC")
                for label in labels)  # no description: named by its date

@@ -196,10 +196,11 @@ def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_worke
     )
     actions = {job.id: row_of(page, job).locator(".col-actions :is(a, button)").all_inner_texts()
                for job in (failed, succeeded, stopped, running, draft)}
-    assert actions == {failed.id: ["Start Again", "Details", "Delete"],
-                       succeeded.id: ["Download", "Details", "Delete"],
-                       stopped.id: ["Start Again", "Details", "Delete"],
-                       running.id: ["Cancel", "Details"], draft.id: ["Start", "Details", "Delete"]}
+    assert actions == {failed.id: ["Start Again", "Details", "Activity", "Delete"],
+                       succeeded.id: ["Download", "Details", "Activity", "Delete"],
+                       stopped.id: ["Start Again", "Details", "Activity", "Delete"],
+                       running.id: ["Cancel", "Details", "Activity"],
+                       draft.id: ["Start", "Details", "Activity", "Delete"]}
     # Leave no job running: a worker finishes its current job before it stops, and a running
     # export would hold the tables the test database is emptied from.
     row_of(page, running).locator("button:has-text('Cancel')").click()

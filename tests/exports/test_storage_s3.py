@@ -127,6 +127,8 @@ def s3_storage(s3_server, export_storage_dir, settings):
         },
     }}
     settings.EXPORTS_S3_PART_SIZE = PART_SIZE
+    # S3's presigned URLs themselves (tests/ops/test_serve.py fetches through the app).
+    settings.EXPORTS_S3_DOWNLOAD_VIA_APP = False
     worker_env = {
         "EXPORTS_STORAGE": "s3", "EXPORTS_S3_BUCKET": BUCKET, "EXPORTS_S3_PREFIX": prefix,
         "EXPORTS_S3_ENDPOINT_URL": s3_server, "EXPORTS_S3_REGION": "us-east-1",

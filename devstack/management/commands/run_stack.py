@@ -33,6 +33,10 @@ class Command(BaseCommand):
             call_command("ensure_demo")
             if not Log.objects.filter(workspace__slug="demo").exists():
                 call_command("seed_logs", count=DEMO_LOG_COUNT, workspace="demo", days=30)
+        if settings.DEBUG:
+            call_command("ensure_dev_admin")
+        else:
+            self.stdout.write("no admin login made (DEBUG is off): `manage.py createsuperuser`")
 
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children: list[Child] = []
