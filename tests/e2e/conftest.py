@@ -149,3 +149,15 @@ def logs_3000(workspace):
 
 def log_in_member(page, live_server) -> None:
     log_in(page, live_server, username="grace", password=PASSWORD)
+
+
+def wait_until(page, expression: str, *, timeout: float = 20) -> None:
+    """Polls a JavaScript expression until it is true. page.wait_for_function would evaluate it
+    with eval inside the page, which the app's Content-Security-Policy forbids."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(100)

@@ -9,7 +9,7 @@ import pytest
 
 from exports import services
 from exports.models import ExportJob
-from tests.e2e.conftest import horizontal_overflow, log_in_member
+from tests.e2e.conftest import horizontal_overflow, log_in_member, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -62,15 +62,15 @@ def test_rows_name_their_export_show_fields_times_and_filter(
         assert box["x"] + box["width"] <= page.viewport_size["width"]
 
     page.fill("#id_q", "finance")
-    page.wait_for_function("document.querySelectorAll('#export-rows tr').length === 1")
+    wait_until(page, "document.querySelectorAll('#export-rows tr').length === 1")
     assert "March finance" in page.inner_text("#export-rows")
     assert "q=finance" in page.url
     page.fill("#id_q", "")
-    page.wait_for_function("document.querySelectorAll('#export-rows tr').length === 3")
+    wait_until(page, "document.querySelectorAll('#export-rows tr').length === 3")
     page.select_option("#id_status", "success")
     page.wait_for_selector("text=No exports match")
     page.select_option("#id_status", "draft")
-    page.wait_for_function("document.querySelectorAll('#export-rows tr').length === 3")
+    wait_until(page, "document.querySelectorAll('#export-rows tr').length === 3")
 
 
 def test_delete_from_the_list(page, live_server, member, logs_3000):

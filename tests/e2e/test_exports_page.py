@@ -14,7 +14,7 @@ from django.utils import timezone
 from exports import services
 from exports.models import ExportJob
 from tests.conftest import wait_for
-from tests.e2e.conftest import PASSWORD, log_in
+from tests.e2e.conftest import PASSWORD, log_in, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +55,7 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
     page.wait_for_selector("#request-panel .field-error", state="detached")
     assert page.locator("#preview button:has-text('Request Export')").is_enabled()
     page.fill("#id_description", "Weekly usage review")
-    page.wait_for_function(
+    wait_until(page,
         "document.querySelector('[data-testid=preview-rows]')?.textContent.trim() === '1,000'"
     )
     assert page.inner_text("[data-testid=preview-matches]") == "3,000"
@@ -191,7 +191,7 @@ def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_worke
     for job, status in ((failed, "failed"), (succeeded, "success"), (stopped, "stopped"),
                         (running, "in_progress"), (draft, "draft")):
         wait_for_status(page, job, status)
-    page.wait_for_function(
+    wait_until(page,
         f"Number(document.querySelector('#export-{running.id} progress')?.value) > 0"
     )
     actions = {job.id: row_of(page, job).locator(".col-actions :is(a, button)").all_inner_texts()

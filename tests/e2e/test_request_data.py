@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exports.models import ExportJob
-from tests.e2e.conftest import horizontal_overflow, log_in_member
+from tests.e2e.conftest import horizontal_overflow, log_in_member, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -51,7 +51,7 @@ def test_enter_in_description_and_in_limit_creates_the_draft_in_the_panel(
     page.wait_for_selector("#request-panel form")
     page.fill("#id_limit", "25")
     page.press("#id_limit", "Enter")  # at once, the preview still on its way
-    page.wait_for_function("document.querySelectorAll('#export-rows tr').length === 2")
+    wait_until(page, "document.querySelectorAll('#export-rows tr').length === 2")
     assert sorted(ExportJob.objects.values_list("limit", flat=True)) == [25, 700]
     # The created note of the first draft went when the list was redrawn for the second.
     assert page.locator(".row-note").count() == 1
