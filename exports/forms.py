@@ -7,6 +7,7 @@ ValidationError keys are mapped back onto these fields (`add_service_errors`).
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -34,7 +35,7 @@ class ExportRequestForm(TimeRangeForm):
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     offset = forms.IntegerField(
-        label="Skip the first", required=False, initial=0,
+        label="Offset", required=False, initial=0,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     requested_data = forms.MultipleChoiceField(
@@ -65,6 +66,22 @@ class ExportRequestForm(TimeRangeForm):
         chosen = set(self["requested_data"].value() or [])
         return [(field, field.name in chosen) for field in FIELDS]
 
+    def label_preview_problems(self, preview) -> None:
+        """The preview's problems, each naming its field as the form's errors do."""
+        preview.problems = {
+            key: [self.named_message(key, message) for message in messages]
+            for key, messages in preview.problems.items()
+        }
+
+    @staticmethod
+    def empty_export_error(preview) -> tuple[str | None, str]:
+        """(field, message) for a request that would export no log at all."""
+        if preview.matches:
+            return ("offset", f"Offset: skips all {preview.matches:,} matching logs, so the "
+                              "export would be empty; use a smaller offset.")
+        return (None, "No logs match these filters, so the export would be empty; widen the "
+                      "time range or clear a filter.")
+
     def service_arguments(self, *, now: datetime) -> dict:
         """Keyword arguments for services.export_job_create."""
         data = self.cleaned_data
@@ -76,3 +93,34 @@ class ExportRequestForm(TimeRangeForm):
             "description": data.get("description") or "",
             "file_format": data.get("file_format") or None,
         }
+
+
+class ExportListFilterForm(forms.Form):
+    """The Exports list's search (description) and status filter."""
+
+    q = forms.CharField(label="Search descriptions", required=False, max_length=200)
+    status = forms.ChoiceField(
+        label="Status", required=False,
+        choices=[("", "All statuses"), *ExportJob.Status.choices],
+    )
+
+    @property
+    def values(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {key: value for key, value in self.cleaned_data.items() if value}
+
+    @property
+    def is_filtering(self) -> bool:
+        return bool(self.values)
+
+    def apply(self, exports):
+        values = self.values
+        if values.get("q"):
+            exports = exports.filter(description__icontains=values["q"].strip())
+        if values.get("status"):
+            exports = exports.filter(status=values["status"])
+        return exports
+
+    def query_string(self) -> str:
+        return urlencode(sorted(self.values.items()))

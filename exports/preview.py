@@ -37,19 +37,39 @@ class ExportPreview:
     rows: int | None = None
     estimated_bytes: int | None = None
     cap: int = 0
+    offset: int = 0
     problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + (self.rows or 0)
+
+    @property
+    def has_more(self) -> bool:
+        """Matching logs past this export's slice, which another export could hold."""
+        return bool(self.rows) and (self.matches or 0) > self.next_offset
 
 
 def export_preview(*, workspace, filters, requested_data, limit, offset,
                    file_format) -> ExportPreview:
     preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_JOB)
-    try:
-        normalised = normalise_filters(filters)
-        limit_value = services.normalise_limit(limit)
-        offset_value = services.normalise_offset(offset)
-    except ValidationError as error:
-        preview.problems = error.message_dict
+    # Every part is checked, so the preview names every problem at once, not only the first.
+    values = {}
+    for name, normalise, raw in (
+        ("filters", normalise_filters, filters),
+        ("limit", services.normalise_limit, limit),
+        ("offset", services.normalise_offset, offset),
+        ("requested_data", services.normalise_requested_data, requested_data),
+        ("format", services.normalise_format, file_format),
+    ):
+        try:
+            values[name] = normalise(raw)
+        except ValidationError as error:
+            preview.problems.update(error.message_dict)
+    if not {"filters", "limit", "offset"} <= values.keys():
         return preview
+    normalised, limit_value, offset_value = values["filters"], values["limit"], values["offset"]
+    preview.offset = offset_value
     # Counted up to offset + cap only (the most any export of these filters holds); past that
     # the page says "more than N" with the planner's estimate. A time-only filter is counted
     # from the hourly counts instead (exact, and its cost does not grow with the offset).
@@ -63,12 +83,9 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     preview.matches_estimate = matches.estimate
     preview.rows = export_slice_count(matches=matches.value, limit=limit_value,
                                       offset=offset_value)
-    try:
-        field_names = services.normalise_requested_data(requested_data)
-        format_value = services.normalise_format(file_format)
-    except ValidationError as error:
-        preview.problems = error.message_dict
+    if preview.problems:
         return preview
+    field_names, format_value = values["requested_data"], values["format"]
     if preview.rows:
         sample = min(preview.rows, SAMPLE_ROWS)
         sink = _MemorySink()

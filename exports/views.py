@@ -11,14 +11,16 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import current_workspace, shell_context
 from exports import selectors, services, storage
 from exports.access import ExportsUnavailable, exports_unavailable_reason
 from exports.audit import Action, Actor, recent_events, record_export_event
 from exports.errors import InvalidTransition, QueueUnavailable
-from exports.forms import ExportRequestForm
+from exports.forms import ExportListFilterForm, ExportRequestForm
 from exports.models import ExportJob
 from exports.preview import export_preview
 
@@ -34,17 +36,23 @@ def user_export(request: HttpRequest, export_id) -> ExportJob:
     return job
 
 
-def _list_context(request: HttpRequest, workspace, *, page_number=None) -> dict:
+def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
     context = shell_context(request, workspace)
     context["active_nav"] = "exports"
     if workspace is None:
         return context
-    exports = selectors.workspace_exports(workspace=workspace)
-    page = Paginator(exports, PAGE_SIZE).get_page(page_number)
+    list_filter = ExportListFilterForm(query or {})
+    every_export = selectors.workspace_exports(workspace=workspace)
+    exports = list_filter.apply(every_export.select_related("created_by", "created_by_api_key"))
+    page = Paginator(exports, PAGE_SIZE).get_page((query or {}).get("page"))
     context.update(
-        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
         page=page,
         exports=page.object_list,
+        list_filter=list_filter,
+        list_query=list_filter.query_string(),
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
+        has_any_export=list_filter.is_filtering or bool(page.object_list)
+        or every_export.exists(),
         unavailable_reason=exports_unavailable_reason(workspace.organization),
     )
     return context
@@ -54,7 +62,7 @@ def _list_context(request: HttpRequest, workspace, *, page_number=None) -> dict:
 @login_required
 def export_index(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
-    context = _list_context(request, workspace, page_number=request.GET.get("page"))
+    context = _list_context(request, workspace, query=request.GET)
     if request.htmx and not request.htmx.boosted and workspace is not None:
         return render(request, "exports/index.html#export-list", context)
     return render(request, "exports/index.html", context)
@@ -80,7 +88,9 @@ def _preview_for(workspace, form: ExportRequestForm):
         return None
     arguments = form.service_arguments(now=timezone.now())
     arguments.pop("description")
-    return export_preview(workspace=workspace, **arguments)
+    preview = export_preview(workspace=workspace, **arguments)
+    form.label_preview_problems(preview)
+    return preview
 
 
 def _request_form_from_query(request: HttpRequest) -> ExportRequestForm:
@@ -107,6 +117,8 @@ def _render_request(request: HttpRequest, workspace, form: ExportRequestForm, *,
                     htmx_partial: str, status: int = 200, preview=None) -> HttpResponse:
     """The Request Data page, or for htmx only the named partial of it."""
     context = _request_context(request, workspace, form, preview=preview)
+    # The panel inside the Exports page has its own h2; the page of its own has the h1 only.
+    context["in_panel"] = bool(request.htmx)
     template = f"exports/request.html#{htmx_partial}" if request.htmx else "exports/request.html"
     return render(request, template, context, status=status)
 
@@ -118,12 +130,17 @@ def export_new(request: HttpRequest) -> HttpResponse:
                            _request_form_from_query(request), htmx_partial="request-form")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 def export_preview_panel(request: HttpRequest) -> HttpResponse:
-    """The preview alone for htmx; without JavaScript, the whole form showing that preview."""
-    return _render_request(request, _require_workspace(request), ExportRequestForm(request.GET),
-                           htmx_partial="preview")
+    """The preview alone for htmx; without JavaScript, the whole form showing that preview.
+
+    The form posts here (read-only), so the CSRF token never ends up in a URL or a server log.
+    """
+    data = request.POST.copy() if request.method == "POST" else request.GET.copy()
+    data.pop("csrfmiddlewaretoken", None)
+    return _render_request(request, _require_workspace(request), ExportRequestForm(data),
+                           htmx_partial="preview-body")
 
 
 @require_POST
@@ -134,15 +151,18 @@ def export_create(request: HttpRequest) -> HttpResponse:
     status = 422
     preview = None
     if form.is_valid():
+        preview = _preview_for(workspace, form)
+        if preview is not None and not preview.problems and not preview.rows:
+            # A draft of 0 logs would "succeed" with an empty file: refuse it, saying why.
+            form.add_error(*form.empty_export_error(preview))
+            return _render_request(request, workspace, form, htmx_partial="request-form",
+                                   status=422, preview=preview)
         try:
             job = services.export_job_create(
                 workspace=workspace, created_by=request.user, actor=Actor.for_page(request),
                 **form.service_arguments(now=timezone.now()),
             )
         except ValidationError as error:
-            # Only a refused request shows the form again, so only it needs a preview, made
-            # before the service's errors mark the form invalid.
-            preview = _preview_for(workspace, form)
             form.add_service_errors(error)
         except ExportsUnavailable as error:
             form.add_error(None, error.message)
@@ -153,17 +173,31 @@ def export_create(request: HttpRequest) -> HttpResponse:
                            status=status, preview=preview)
 
 
+CREATED_NOTE = "Export requested. Press Start when you are ready."
+
+
 def _created_response(request: HttpRequest, workspace, job: ExportJob) -> HttpResponse:
-    note = "Export requested. Press Start when you are ready."
     if request.htmx:
         context = _list_context(request, workspace)
-        context.update(highlight_id=job.id, created_note=note, oob=True)
-        return render(request, "exports/index.html#export-created", context)
-    messages.success(request, note)
-    return redirect("exports:index")
+        # The note lives in the new row, so it goes as soon as the row changes (Start).
+        context.update(highlight_id=job.id, created_note=CREATED_NOTE, oob=True)
+        response = render(request, "exports/index.html#export-created", context)
+        response["HX-Push-Url"] = reverse("exports:index")
+        return response
+    messages.success(request, CREATED_NOTE)
+    return redirect(f"{reverse('exports:index')}#export-{job.id}")
 
 
 # --- One export: its row, the actions, the download ------------------------------------------
+
+def _back_to(request: HttpRequest, job: ExportJob) -> str:
+    """Where a plain (no-htmx) action returns: the page it came from if ours, else the list."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return wanted
+    return f"{reverse('exports:index')}#export-{job.id}"
+
 
 def _row_response(request: HttpRequest, job: ExportJob, *, note: str = "", error: str = "",
                   announce: str = "", status: int = 200) -> HttpResponse:
@@ -174,12 +208,39 @@ def _row_response(request: HttpRequest, job: ExportJob, *, note: str = "", error
         messages.error(request, error)
     elif note:
         messages.success(request, note)
-    return redirect(f"{reverse('exports:index')}#export-{job.id}")
+    return redirect(_back_to(request, job))
+
+
+def _spoken_name(job: ExportJob) -> str:
+    return job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
 
 
 def _announcement(job: ExportJob) -> str:
-    name = job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
-    return f"{name}: {job.get_status_display()}"
+    return f"{_spoken_name(job)}: {job.get_status_display()}"
+
+
+@require_GET
+@login_required
+def export_detail(request: HttpRequest, export_id) -> HttpResponse:
+    """Everything about one export: what it holds, how its runs went, and its actions."""
+    job = user_export(request, export_id)
+    context = shell_context(request, job.workspace)
+    context.update(active_nav="exports", job=job,
+                   unavailable_reason=exports_unavailable_reason(job.workspace.organization))
+    return render(request, "exports/detail.html", context)
+
+
+@require_POST
+@login_required
+def export_delete(request: HttpRequest, export_id) -> HttpResponse:
+    job = user_export(request, export_id)
+    note = f"{_spoken_name(job)}: deleted."
+    services.export_job_delete(job=job)
+    if request.htmx:
+        # The row goes; the live region says so, since focus was on a button that is gone.
+        return HttpResponse(f'<span hx-swap-oob="innerHTML:#live-status">{escape(note)}</span>')
+    messages.success(request, note)
+    return redirect("exports:index")
 
 
 @require_GET
@@ -210,7 +271,9 @@ def export_start(request: HttpRequest, export_id) -> HttpResponse:
         # list comes back with the reason in that row (a redirect would put it elsewhere).
         if request.htmx:
             return _row_response(request, job, error=refusal.message, status=503)
-        context = _list_context(request, job.workspace, page_number=None)
+        if request.POST.get("next"):  # from the export's detail page: back there, saying why
+            return _row_response(request, job, error=refusal.message)
+        context = _list_context(request, job.workspace)
         context.update(row_error=refusal.message, row_error_for=job.id)
         response = render(request, "exports/index.html", context, status=503)
         response["Retry-After"] = str(refusal.retry_after)
@@ -238,7 +301,7 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
         url = services.export_job_download_url(job=job, actor=Actor.for_page(request))
     except (InvalidTransition, ExportsUnavailable) as refusal:
         messages.error(request, refusal.message)
-        return redirect(f"{reverse('exports:index')}#export-{job.id}")
+        return redirect(_back_to(request, job))
     return redirect(request.build_absolute_uri(url))
 
 

@@ -6,6 +6,7 @@ valid, and their ValidationError keys are mapped back onto these fields (`add_se
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -87,7 +88,7 @@ class TimeRangeForm(forms.Form):
 
     def filter_query(self) -> str:
         """The filters as a query string, so another page can start from the same slice."""
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        data = self.valid_filter_data() if self.is_bound else {}
         pairs = [("time_range", data.get("time_range") or self.default_time_range)]
         for name in ("created_from", "created_to"):
             if data.get(name):
@@ -97,18 +98,31 @@ class TimeRangeForm(forms.Form):
                 pairs.append((name, data[name]))
         return urlencode(pairs)
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Shows each service error next to the field it is about."""
-        for key, messages in error.message_dict.items():
-            field = self.error_fields.get(key)
-            if field == "created_from" and self.cleaned_data.get("time_range") != "custom":
-                field = "time_range"
-            for message in messages:
-                if field in self.fields:
-                    self.add_error(field, message)
-                else:
-                    self.add_error(None, f"{key}: {message}")
+    def field_for_service_key(self, key: str) -> str | None:
+        field = self.error_fields.get(key)
+        if field == "created_from" and self.valid_filter_data().get("time_range") != "custom":
+            field = "time_range"
+        return field if field in self.fields else None
 
+    def named_message(self, key: str, message: str) -> str:
+        """The message with the field's label in front, and a range's bound names ("gte",
+        "lte") in the words of this form: "From (UTC): must not be after To (UTC)"."""
+        field = self.field_for_service_key(key)
+        label = self.fields[field].label if field else key
+        words = re.sub(r"\blte\b", str(self.fields["created_to"].label), message)
+        words = re.sub(r"\bgte\b", str(self.fields["created_from"].label), words)
+        return f"{label}: {words}"
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Shows each service error next to the field it is about, naming that field."""
+        for key, messages in error.message_dict.items():
+            field = self.field_for_service_key(key)
+            for message in messages:
+                self.add_error(field, self.named_message(key, message))
+
+    def valid_filter_data(self) -> dict:
+        """The values that parsed, even when the filters were refused afterwards."""
+        return getattr(self, "cleaned_data", None) or {}
 
 
 class LogFilterForm(TimeRangeForm):

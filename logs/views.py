@@ -34,14 +34,19 @@ def log_index(request: HttpRequest) -> HttpResponse:
         # The Exports page says what someone in no workspace can do next.
         return redirect("exports:index")
     form = LogFilterForm(request.GET or {"time_range": LogFilterForm.default_time_range})
-    filters: dict = {}
+    filters: dict | None = None
     if form.is_valid():
         try:
             filters = normalise_filters(form.raw_filters(now=timezone.now()))
         except ValidationError as error:
             form.add_service_errors(error)
     database = read_database()
-    logs = matching_logs(workspace_id=workspace.id, filters=filters).using(database)
+    if filters is None:
+        # A filter that does not parse never widens the result: nothing is listed until it is
+        # fixed (the error shows beside it).
+        logs = Log.objects.none()
+    else:
+        logs = matching_logs(workspace_id=workspace.id, filters=filters).using(database)
     page, position_error = _keyset_page(logs, request)
     query = request.GET.copy()
     for key in PAGING_KEYS:
@@ -49,12 +54,13 @@ def log_index(request: HttpRequest) -> HttpResponse:
     context = shell_context(request, workspace)
     context.update(
         active_nav="logs", form=form, page=page, logs=page.logs,
-        total=bounded_count(logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True,
-                            hourly=time_range(workspace_id=workspace.id, filters=filters,
-                                              using=database)),
+        total=None if filters is None else bounded_count(
+            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True,
+            hourly=time_range(workspace_id=workspace.id, filters=filters, using=database)),
         position_error=position_error,
         page_query=query.urlencode(), export_query=form.filter_query(),
         model_choices=workspace_model_names(workspace_id=workspace.id, database=database),
+        filters_invalid=filters is None,
     )
     if request.htmx and not request.htmx.boosted:
         return render(request, "logs/index.html#log-list", context)

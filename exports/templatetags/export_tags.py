@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import template
+from django.utils import timezone
 
 from exports.fields import FIELDS_BY_NAME
 
@@ -50,3 +51,79 @@ def other_filters_label(filters) -> str:
     if (filters or {}).get("status_code"):
         parts.append("status " + ", ".join(str(code) for code in filters["status_code"]))
     return "; ".join(parts)
+
+
+@register.filter
+def plain_failure(error: str) -> str:
+    from exports.failures import plain_failure_reason
+
+    return plain_failure_reason(error)
+
+
+@register.filter
+def utc_exact(value: datetime | None) -> str:
+    """The exact moment in UTC, for a title and a datetime attribute's neighbour."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+@register.filter
+def relative_time(value: datetime | None) -> str:
+    """'3 minutes ago', 'in 29 days': read at a glance; the exact UTC time is in the title."""
+    if value is None:
+        return "—"
+    seconds = (timezone.now() - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        return "in a moment" if future else "just now"
+    for size, unit in ((86_400 * 365, "year"), (86_400 * 30, "month"), (86_400, "day"),
+                       (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            text = _plural(round(seconds / size) if unit == "minute" else int(seconds // size),
+                           unit)
+            return f"in {text}" if future else f"{text} ago"
+    return "in a minute" if future else "1 minute ago"
+
+
+@register.filter
+def export_name(job) -> str:
+    """How a screen reader and a heading name one export: its description, else its date."""
+    if job.description:
+        return job.description
+    return f"export of {job.created_at.astimezone(UTC):%b %-d, %Y %H:%M} UTC"
+
+
+@register.filter
+def field_label_list(names) -> list[str]:
+    return [FIELDS_BY_NAME[name].label if name in FIELDS_BY_NAME else name
+            for name in names or []]
+
+
+@register.filter
+def run_duration(job) -> str:
+    """How long the last run took, to the second under a minute."""
+    if not job.started_at or not job.finished_at:
+        return "—"
+    seconds = max(0, round((job.finished_at - job.started_at).total_seconds()))
+    if seconds < 60:
+        return _plural(seconds, "second")
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{_plural(minutes, 'minute')} {_plural(seconds, 'second')}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{_plural(hours, 'hour')} {_plural(minutes, 'minute')}"
+
+
+@register.filter
+def exports_unavailable(organization) -> str | None:
+    """Why exports are closed to this organization (plan, Data Service), or None: lets another
+    app's page (Logs) hide its way into exports without importing exports."""
+    from exports.access import exports_unavailable_reason
+
+    return exports_unavailable_reason(organization)

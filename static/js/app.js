@@ -19,14 +19,54 @@
     var logSlot = document.getElementById("log-detail");
     if (closeLog && logSlot && logSlot.contains(closeLog)) {
       event.preventDefault();
-      logSlot.innerHTML = "";
+      closeLogDetail();
       return;
     }
     var close = event.target.closest("[data-close-panel]");
     var panel = document.getElementById("request-panel");
     if (close && panel && panel.contains(close)) {
       event.preventDefault();
-      panel.innerHTML = "";
+      closeRequestPanel();
+      return;
+    }
+    var opener = event.target.closest("[hx-target='#log-detail']");
+    if (opener) { logOpener = opener; }
+  });
+
+  var logOpener = null;
+
+  function closeLogDetail() {
+    var slot = document.getElementById("log-detail");
+    if (!slot || !slot.firstElementChild) { return false; }
+    slot.innerHTML = "";
+    if (logOpener && document.body.contains(logOpener)) { logOpener.focus(); }
+    return true;
+  }
+
+  // The panel's URL (/exports/new/) was pushed when it opened; closing it goes back to the list's.
+  function closeRequestPanel() {
+    var panel = document.getElementById("request-panel");
+    if (!panel || !panel.firstElementChild) { return false; }
+    panel.innerHTML = "";
+    var list = document.querySelector("[data-close-panel]") || null;
+    if (window.location.pathname !== "/") {
+      history.pushState({}, "", list ? list.getAttribute("href") : "/");
+    }
+    var opener = document.querySelector(".page-header [hx-target='#request-panel']");
+    if (opener) { opener.focus(); }
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) { return; }
+    if (closeLogDetail() || closeRequestPanel()) { event.preventDefault(); }
+  });
+
+  // Confirm a destructive plain form (htmx forms use hx-confirm).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
     }
   });
 
@@ -47,15 +87,46 @@
     }
   });
 
-  // Bring a freshly opened panel into view and focus its heading.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target.id === "request-panel") {
-      var heading = event.detail.target.querySelector("h2");
-      if (heading) {
-        heading.setAttribute("tabindex", "-1");
-        heading.focus({ preventScroll: true });
-        event.detail.target.scrollIntoView({ block: "start" });
-      }
+  // A row redrawn by its own action or by polling would drop the keyboard focus to the top of
+  // the page: keep it on the same control of the new row, or on the row's first action.
+  var rowFocus = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target.classList && target.classList.contains("export-row") &&
+        target.contains(document.activeElement)) {
+      rowFocus = { id: target.id, label: document.activeElement.getAttribute("aria-label") };
     }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!rowFocus) { return; }
+    var row = document.getElementById(rowFocus.id);
+    var wanted = rowFocus;
+    rowFocus = null;
+    if (!row || (document.activeElement && document.activeElement !== document.body)) { return; }
+    var same = Array.prototype.find.call(row.querySelectorAll("[aria-label]"), function (node) {
+      return node.getAttribute("aria-label") === wanted.label;
+    });
+    var control = same || row.querySelector(".actions button, .actions a");
+    if (control) { control.focus(); }
+  });
+
+  function focusHeading(container) {
+    var heading = container.querySelector("h2");
+    if (!heading) { return false; }
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+    container.scrollIntoView({ block: "start" });
+    return true;
+  }
+
+  // Bring a freshly opened panel or log into view and focus its heading; after Request Export,
+  // focus moves to the new export's Start button.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target.id === "request-panel" && !focusHeading(target)) {
+      var start = document.querySelector("#export-rows tr.is-new .col-actions button");
+      if (start) { start.focus(); }
+    }
+    if (target.id === "log-detail") { focusHeading(target); }
   });
 })();

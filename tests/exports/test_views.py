@@ -83,7 +83,9 @@ def test_list_is_newest_first_with_details_and_paginated(member_client, seeded):
     html = member_client.get("/").content.decode()
     assert html.index("export number 20") < html.index("export number 19")
     assert "export number 0<" not in html  # on page 2
-    assert 'title="ID"' in html and "1 field<" in html
+    # The fields are named on the row itself, not only in a tooltip.
+    assert '<span class="field-count">1 field:</span>' in html
+    assert '<span class="field-names">ID</span>' in html
     assert "Page 1 of 2" in html
     page_two = member_client.get("/?page=2", **HTMX)
     assert page_two.status_code == 200
@@ -104,7 +106,9 @@ def test_each_status_shows_its_badge_and_only_its_action(member_client, workspac
     shown = {label for label in ("Start", "Start Again", "Cancel", "Download")
              if f">{label}</" in html}
     assert shown == {action}
-    assert ("Disk on fire" in html) == (status == Status.FAILED)
+    # The technical reason stays in the admin; the page says what it means in plain words.
+    assert "Disk on fire" not in html
+    assert ("Something went wrong while writing the file" in html) == (status == Status.FAILED)
     assert ('hx-trigger="every 2s"' in html) == (status == Status.IN_PROGRESS)
 
 
@@ -170,7 +174,7 @@ def test_preview_counts_matches_rows_and_estimates_size(member_client, seeded):
     query = "time_range=custom&limit=100&offset=0&requested_data=id&requested_data=cost"
     response = member_client.get(f"/exports/preview/?{query}", **HTMX)
     html = response.content.decode()
-    assert response.status_code == 200 and html.lstrip().startswith('<div id="preview"')
+    assert response.status_code == 200 and html.lstrip().startswith('<h3 class="preview-title">')
     assert 'data-testid="preview-matches">300<' in html
     assert 'data-testid="preview-rows">100<' in html
     assert "about " in html and "KB" in html
@@ -189,8 +193,8 @@ def test_request_export_creates_a_draft_and_redirects(member_client, seeded, use
         "time_range": "7d", "limit": "120", "offset": "5", "requested_data": ["cost", "id"],
         "description": "  weekly  ", "file_format": "jsonl.gz", "ai_model": "", "status_code": "",
     })
-    assert response.status_code == 302 and response["Location"] == "/"
     job = ExportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/#export-{job.id}"
     assert (job.status, job.limit, job.offset, job.requested_data, job.description, job.format,
             job.created_by) == (Status.DRAFT, 120, 5, ["id", "cost"], "weekly", "jsonl.gz", user)
     span = (timezone.datetime.fromisoformat(job.filters["created_at"]["lte"])
@@ -221,7 +225,7 @@ def test_request_export_by_htmx_returns_the_new_list_with_the_row_on_top(member_
     ({"offset": "-1"}, "offset", "must be 0 or more"),
     ({"description": "x" * 501}, "description", "must be at most 500 characters"),
     ({"time_range": "custom", "created_from": "2024-02-01T00:00", "created_to": "2024-01-01T00:00"},
-     "created_from", "must not be after lte"),
+     "created_from", "From (UTC): must not be after To (UTC)"),
     ({"status_code": "999"}, "status_code", "999"),
 ])
 def test_validation_errors_show_next_to_their_field_and_create_nothing(
@@ -384,3 +388,79 @@ def test_exports_of_the_chosen_workspace_only(member_client, user, workspace, or
     assert "in second" in html and "in main" not in html
     # Still one of the user's own: its actions work from any of their workspaces.
     assert member_client.post(f"/exports/{mine.id}/start/").status_code == 302
+
+
+# --- Issue 10: detail, delete, list filters, plain reasons, empty exports --------------------
+
+def test_detail_page_shows_everything_and_is_tenant_scoped(member_client, seeded, other_workspace):
+    job = in_state(new_job(seeded, description="Quarterly", limit=40, offset=3), Status.SUCCESS)
+    ExportJob.objects.filter(id=job.id).update(sha256="ab" * 32)
+    html = member_client.get(f"/exports/{job.id}/").content.decode()
+    for expected in ("<h1>Quarterly</h1>", "40 logs", ">3<", "ab" * 32, "3 bytes", "Download",
+                     "Requested by", "1 attempt"):
+        assert expected in html, expected
+    foreign = new_job(other_workspace)
+    assert member_client.get(f"/exports/{foreign.id}/").status_code == 404
+    assert member_client.post(f"/exports/{foreign.id}/delete/").status_code == 404
+    assert ExportJob.objects.filter(id=foreign.id).exists()
+
+
+def test_delete_removes_the_export_by_htmx_and_without(member_client, workspace):
+    first, second = new_job(workspace, description="one"), new_job(workspace, description="two")
+    response = member_client.post(f"/exports/{first.id}/delete/", **HTMX)
+    assert response.status_code == 200 and "one: deleted." in response.content.decode()
+    response = member_client.post(f"/exports/{second.id}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert ExportJob.objects.count() == 0
+    assert member_client.get(f"/exports/{first.id}/delete/").status_code == 405
+
+
+def test_list_search_and_status_filter(member_client, workspace):
+    in_state(new_job(workspace, description="March finance"), Status.FAILED)
+    new_job(workspace, description="April finance")
+    new_job(workspace, description="Latency")
+    html = member_client.get("/?q=FINANCE").content.decode()
+    assert "March finance" in html and "April finance" in html and "Latency<" not in html
+    html = member_client.get("/?q=finance&status=failed", **HTMX).content.decode()
+    assert "March finance" in html and "April finance" not in html
+    assert "No exports match" in member_client.get("/?q=nothing").content.decode()
+    assert member_client.get("/?status=bogus").status_code == 200  # ignored, not an error
+
+
+def test_the_page_words_a_failure_plainly_and_keeps_the_text_for_the_admin(member_client,
+                                                                         workspace):
+    job = services.export_job_start(job=new_job(workspace))
+    raw = "JobTimeoutException: Task exceeded maximum timeout value (8 seconds)"
+    services.export_job_fail(job_id=job.id, attempt=job.attempt, reason=raw)
+    for url in ("/", f"/exports/{job.id}/"):
+        html = member_client.get(url).content.decode()
+        assert "took longer than one export may run" in html and "JobTimeout" not in html
+    assert ExportJob.objects.get(id=job.id).error == raw
+
+
+def test_an_export_that_would_be_empty_is_refused(member_client, seeded):
+    for post, message in (({"offset": "300"}, "Offset: skips all 300 matching logs"),
+                          ({"status_code": "599"}, "No logs match these filters")):
+        data = {"time_range": "30d", "requested_data": ["id"], **post}
+        response = member_client.post("/exports/create/", data)
+        assert response.status_code == 422 and message in response.content.decode()
+    assert ExportJob.objects.count() == 0
+
+
+def test_preview_by_post_keeps_the_csrf_token_out_of_urls(member_client, seeded):
+    html = member_client.get("/exports/new/").content.decode()
+    assert 'hx-post="/exports/preview/"' in html and "hx-get=\"/exports/preview/" not in html
+    assert 'formaction="/exports/preview/" formmethod="post"' in html
+    # Request Export comes first in the form, so Enter in any field submits it.
+    assert html.index(">Request Export</button>") < html.index(">Update preview</button>")
+    response = member_client.post("/exports/preview/", {"time_range": "30d",
+                                                        "requested_data": ["id"]})
+    assert response.status_code == 200 and b'data-testid="preview-matches">300<' in response.content
+
+
+def test_free_plan_empty_state_says_exports_need_enterprise(member_client, workspace):
+    workspace.organization.plan = Organization.Plan.FREE
+    workspace.organization.save()
+    html = member_client.get("/").content.decode()
+    assert "need the Enterprise plan" in html and "Choose a time range" not in html
+    assert "Export these logs" not in member_client.get("/logs/").content.decode()

@@ -52,7 +52,7 @@ def test_newest_first_paged_by_position_and_highlighted_in_the_sidebar(member_cl
     second = member_client.get(f"/logs/?{older.group(1).replace('&amp;', '&')}"
                                f"before={older.group(2)}", **HTMX)
     assert second.status_code == 200 and b"<html" not in second.content
-    assert second.content.decode().count(">View JSON</a>") == 10
+    assert second.content.decode().count(">View JSON<span") == 10
     assert {log.trace_id for log in second.context["page"].object_list} == {
         f"t{minutes}" for minutes in range(50, 60)}
 
@@ -97,3 +97,20 @@ def test_another_workspaces_logs_are_invisible(member_client, workspace, other_w
     assert member_client.get(f"/logs/{theirs.id}/", **HTMX).status_code == 404
     assert b"their-trace" not in member_client.get("/logs/?time_range=custom").content
     assert member_client.get("/logs/?time_range=custom").context["total"].value == 0
+
+
+@pytest.mark.parametrize("bad", ["abc", "999"])
+def test_a_status_code_that_does_not_parse_lists_nothing(member_client, workspace, bad):
+    make_log(workspace, minutes_ago=1)
+    for extra in ({}, HTMX):
+        response = member_client.get(f"/logs/?time_range=30d&ai_model=gpt-4o&status_code={bad}",
+                                     **extra)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "View JSON" not in html and 'data-testid="filters-invalid"' in html
+        assert "Status code:" in html and "100-599" in html
+        assert "Export these logs" not in html
+    html = member_client.get("/logs/?time_range=30d&ai_model=gpt-4o&status_code=200",
+                             **HTMX).content.decode()
+    assert html.count("View JSON<span") == 1
+    assert "ai_model=gpt-4o" in html and "status_code=200" in html  # Export these logs keeps both
