@@ -225,7 +225,7 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
     """Everything about one export: what it holds, how its runs went, and its actions."""
     job = user_export(request, export_id)
     context = shell_context(request, job.workspace)
-    context.update(active_nav="exports", job=job,
+    context.update(active_nav="exports", job=job, events=recent_events(job),
                    unavailable_reason=exports_unavailable_reason(job.workspace.organization))
     return render(request, "exports/detail.html", context)
 

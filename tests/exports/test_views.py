@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -464,3 +465,23 @@ def test_free_plan_empty_state_says_exports_need_enterprise(member_client, works
     html = member_client.get("/").content.decode()
     assert "need the Enterprise plan" in html and "Choose a time range" not in html
     assert "Export these logs" not in member_client.get("/logs/").content.decode()
+
+
+def test_detail_page_shows_who_did_what_and_the_automatic_retries(
+    member_client, seeded, export_queue
+):
+    job = new_job(seeded, description="Audited")
+    member_client.post(f"/exports/{job.id}/start/")  # through the page: recorded under the user
+    member_client.post(f"/exports/{job.id}/cancel/")
+    ExportJob.objects.filter(id=job.id).update(retries=[
+        {"attempt": 1, "at": "2026-01-02T03:04:05+00:00",
+         "reason": "The worker running this export stopped (killed)."},
+    ])
+    html = member_client.get(f"/exports/{job.id}/").content.decode()
+    assert 'id="activity-title"' in html
+    rows = re.findall(r'<tr class="activity-row" data-action="(\w+)">(.*?)</tr>', html, flags=re.S)
+    # Cells: when, what, who, through, from address.
+    who = [re.findall(r"<td>(.*?)</td>", cells, flags=re.S)[2] for _, cells in rows]
+    assert [action for action, _ in rows] == ["cancelled", "started"]
+    assert who == ["ada", "ada"]
+    assert "Run 1 stopped" in html and "The worker running this export stopped (killed)." in html
