@@ -77,7 +77,10 @@ def current_jobs(queue) -> dict[int, str]:
     return {worker.pid: worker.get_current_job_id() for worker in Worker.all(queue=queue)}
 
 
-def test_soak(workspace, rq_workers, export_storage_dir, export_queue):
+def test_soak(workspace, rq_workers, export_storage_dir, export_queue, settings):
+    # All 100 are started at once in one workspace: the per-workspace cap (a production guard,
+    # tested in tests/exports/test_workspace_cap.py) would refuse the sixth.
+    settings.EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE = 0
     rng = random.Random(int(os.environ.get("SOAK_SEED", "8")))
     seed_logs(workspace_id=workspace.id, count=6000, now=timezone.now(), days=10, seed=5)
     jobs = []
