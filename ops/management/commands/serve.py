@@ -90,7 +90,7 @@ class Command(BaseCommand):
         try:
             run_until_signal(step)
         finally:
-            # gunicorn and rqworker finish what they are doing
+            # On SIGTERM gunicorn and rqworker finish what they are doing: 40 s for that.
             stop_processes(children, grace=40, warn=self.stderr.write)
             self.stdout.write("stopped")
         return failure
