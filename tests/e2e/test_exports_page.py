@@ -80,10 +80,12 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
     seen = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        status = row.get_attribute("data-status")
+        # One read of both: the row may be redrawn as finished between two separate reads.
+        status, value = row.evaluate(
+            "row => [row.dataset.status, row.querySelector('progress')?.getAttribute('value')]"
+        )
         if status != "in_progress":
             break
-        value = row.locator("progress").get_attribute("value")
         if value is not None and (not seen or int(value) != seen[-1]):
             seen.append(int(value))
         time.sleep(0.2)
