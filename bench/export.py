@@ -125,18 +125,25 @@ def payload_average(workspace) -> float:
 
 def run_one_export(workspace_slug: str, rows: int) -> dict:
     """Runs in the child: a real job through the real job code; prints its time and memory."""
-    from django.utils import timezone
-
     from accounts.models import Workspace
     from exports import services
     from exports.fields import ALL_FIELD_NAMES
-    from exports.models import ExportJob
 
     workspace = Workspace.objects.get(slug=workspace_slug)
     job = services.export_job_create(
         workspace=workspace, filters={}, requested_data=list(ALL_FIELD_NAMES), limit=rows,
         description="benchmark",
     )
+    return run_job_here(job, rows=rows)
+
+
+def run_job_here(job, *, rows: int) -> dict:
+    """Runs a created job in this process, checks it wrote `rows` rows; its time and memory."""
+    from django.utils import timezone
+
+    from exports import services
+    from exports.models import ExportJob
+
     # export_job_start would enqueue it for a worker; this process is the worker here.
     ExportJob.objects.filter(id=job.id).update(
         status=ExportJob.Status.IN_PROGRESS, attempt=1, started_at=timezone.now()

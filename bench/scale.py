@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.export import psql_copy_seconds, setup_django  # noqa: E402
+from bench.export import psql_copy_seconds, run_job_here, setup_django  # noqa: E402
 
 TARGET_P50_MS, TARGET_P95_MS = 150, 300
 TARGET_RATIO_NEWEST, TARGET_RATIO_OFFSET = 0.9, 0.8
@@ -219,29 +218,16 @@ def interactive_requests(workspace, rows: int, repeat: int) -> list:
 
 def run_one_export(workspace_slug: str, filters: dict, offset: int, limit: int) -> dict:
     """Runs in the child: a real job through the real job code."""
-    from django.utils import timezone
-
     from accounts.models import Workspace
     from exports import services
     from exports.fields import ALL_FIELD_NAMES
-    from exports.models import ExportJob
 
     workspace = Workspace.objects.get(slug=workspace_slug)
     job = services.export_job_create(
         workspace=workspace, filters=filters, requested_data=list(ALL_FIELD_NAMES),
         limit=limit, offset=offset, description=BENCH_DESCRIPTION,
     )
-    ExportJob.objects.filter(id=job.id).update(
-        status=ExportJob.Status.IN_PROGRESS, attempt=1, started_at=timezone.now()
-    )
-    started = time.perf_counter()
-    status = services.export_job_run(job_id=job.id, attempt=1)
-    elapsed = time.perf_counter() - started
-    job.refresh_from_db()
-    assert status == ExportJob.Status.SUCCESS, (status, job.error)
-    assert job.rows_written == limit, (job.rows_written, limit)
-    return {"seconds": elapsed, "rows": job.rows_written, "bytes": job.file_size,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return run_job_here(job, rows=limit)
 
 
 def export_in_fresh_process(database_url: str, slug: str, filters: dict, offset: int) -> dict:

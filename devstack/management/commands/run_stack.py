@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from django.core.management.base import BaseCommand
 
 from devstack.redis_server import redis_answers, start_bundled_redis
 from logs.models import Log
+from ops.supervision import run_until_signal, stop_processes
 
 DEMO_LOG_COUNT = 20_000
 
@@ -62,26 +62,18 @@ class Command(BaseCommand):
             f"\nLog Exports is running at http://{shown_host}:{port}/  (Ctrl-C stops it all)\n"
         ))
 
-        stopping = False
+        def step() -> bool:
+            for child in children:
+                self.supervise(child)
+            return True
 
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         try:
-            while not stopping:
-                for child in children:
-                    self.supervise(child)
-                time.sleep(0.5)
+            run_until_signal(step)
         finally:
-            for child in reversed(children):
-                child.terminate()
-            for child in reversed(children):
-                if not child.wait(timeout=10):
-                    self.stderr.write(f"{child.name} did not stop in time; killing it")
-                    child.kill()
+            stop_processes(
+                [(c.name, c.process) for c in reversed(children) if c.process is not None],
+                grace=10, warn=self.stderr.write,
+            )
             self.stdout.write("stopped")
 
     def supervise(self, child: Child) -> None:
@@ -131,20 +123,3 @@ class Child:
     def start(self) -> None:
         self.process = self.launch()
         self.started = time.monotonic()
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-
-    def wait(self, *, timeout: float) -> bool:
-        if self.process is None:
-            return True
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()

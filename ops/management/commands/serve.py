@@ -8,16 +8,15 @@ against the PostgreSQL, Redis and S3 the environment names, and any number of ho
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from ops.checks import hosts_misconfiguration
+from ops.supervision import run_until_signal, stop_processes
 
 ROLES = ("all", "web", "worker")
 
@@ -77,33 +76,21 @@ class Command(BaseCommand):
 
     def supervise(self, children: list[tuple[str, subprocess.Popen]]) -> str:
         """Until a signal or a child's exit; then stops every child. Returns what went wrong."""
-        stopping, failure = False, ""
+        failure = ""
 
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while not stopping:
-                for name, child in children:
-                    if child.poll() is not None:
-                        failure = f"{name} exited with code {child.returncode}; stopping"
-                        self.stderr.write(failure)
-                        stopping = True
-                        break
-                time.sleep(0.5)
-        finally:
-            for _, child in children:
-                if child.poll() is None:
-                    child.terminate()  # gunicorn and rqworker finish what they are doing
+        def step() -> bool:
+            nonlocal failure
             for name, child in children:
-                try:
-                    child.wait(timeout=40)
-                except subprocess.TimeoutExpired:
-                    self.stderr.write(f"{name} did not stop in time; killing it")
-                    child.kill()
-                    child.wait()
+                if child.poll() is not None:
+                    failure = f"{name} exited with code {child.returncode}; stopping"
+                    self.stderr.write(failure)
+                    return False
+            return True
+
+        try:
+            run_until_signal(step)
+        finally:
+            # On SIGTERM gunicorn and rqworker finish what they are doing: 40 s for that.
+            stop_processes(children, grace=40, warn=self.stderr.write)
             self.stdout.write("stopped")
         return failure
