@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from exports import services
+from exports.audit import Action, Actor, Channel, record_export_event
 from exports.models import ExportJob
 from tests.e2e.conftest import (
     PASSWORD,
@@ -109,6 +110,17 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     visit("export-detail")
     page.goto(f"{live_server.url}/exports/{jobs['failed'].id}/")
     visit("export-detail-failed")
+    success = jobs["success"]
+    for action in (Action.CREATED, Action.STARTED, Action.DOWNLOAD_LINK):
+        record_export_event(job=success, action=action, actor=Actor(
+            channel=Channel.PAGE, user=member, ip_address="203.0.113.7"))
+    page.goto(f"{live_server.url}/exports/{success.id}/activity/")
+    page.wait_for_selector(".activity-row")
+    visit("export-activity")
+
+    page.goto(f"{live_server.url}/v1/docs")
+    page.wait_for_selector(".swagger-ui .opblock")
+    visit("api-docs")
 
     page.goto(f"{live_server.url}/logs/")
     page.wait_for_selector(".logs-table")
