@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -19,7 +18,11 @@ from exports import services
 from exports.models import ExportJob
 from logs.seeding import seed_logs
 from tests.conftest import wait_for
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import (
+    horizontal_overflow,
+    log_in,
+    serious_accessibility_violations,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -44,17 +47,6 @@ def sized_page(request, browser, live_server):
 def logs_1000(workspace):
     seed_logs(workspace_id=workspace.id, count=1000, now=timezone.now(), days=3, seed=5)
     return workspace
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-
-
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 # --- The API keys page ------------------------------------------------------------------------
@@ -96,8 +88,8 @@ def test_a_key_made_on_the_page_works_with_the_sdk_until_revoked(
     assert f"lx_{api_key.prefix}_…" in row.inner_text()
     assert "Never" in row.inner_text()
 
-    assert no_horizontal_scroll(page), "the API keys page scrolls sideways"
-    assert serious_violations(page) == []
+    assert horizontal_overflow(page) <= 0, "the API keys page scrolls sideways"
+    assert serious_accessibility_violations(page) == []
     screenshot(page, f"api-keys-{page.size}")
 
     client = Portkey(api_key=raw, base_url=f"{live_server.url}/v1")
@@ -118,7 +110,7 @@ def test_a_key_made_on_the_page_works_with_the_sdk_until_revoked(
     assert page.locator(f"#api-key-{api_key.id} .badge").inner_text() == "Revoked"
     with pytest.raises(AuthenticationError):
         client.logs.exports.list()
-    assert no_horizontal_scroll(page)
+    assert horizontal_overflow(page) <= 0
 
 
 def test_the_api_keys_page_works_without_javascript(browser, live_server, workspace):
@@ -225,4 +217,4 @@ def test_admin_actions_change_state_as_the_page_does(sized_page, live_server, lo
     job.refresh_from_db()
     assert (job.status, job.rows_written) == (Status.SUCCESS, 600)
     screenshot(page, f"admin-exports-list-{page.size}")
-    assert no_horizontal_scroll(page) or page.size == "390"  # the admin's table may scroll
+    assert horizontal_overflow(page) <= 0 or page.size == "390"  # the admin's table may scroll
