@@ -1,9 +1,10 @@
-"""Seeding the bench-scale workspace: once, in chunks of one transaction each, so that an
-interrupted seed resumes where it stopped instead of starting over.
+"""Seeding the bench-scale workspace, once: seed_logs' COPY lines in one transaction, with the
+logs' secondary indexes set aside and built once at the end (logs.bulk), which at 10M logs is
+several times faster than updating them row by row.
 
 Chunk i holds CHUNK logs spread over DAYS_PER_CHUNK days, oldest chunk first (a gateway writes in
-time order, and so the indexes fill at their ends); the newest log is at the workspace's creation
-time, so that a rerun the next day finds the same data.
+time order); the newest log is at the workspace's creation time, so that a rerun the next day
+finds the same data. Chunks only make the progress visible: an interrupted seed rolls back.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def seed_scale_logs(workspace, rows: int) -> int:
     """Seeds the chunks not yet present; returns how many logs the workspace holds."""
     from django.db import connection, transaction
 
-    from logs.bulk import bulk_insert_logs
+    from logs.bulk import copy_log_lines, secondary_indexes_set_aside
     from logs.models import Log
-    from logs.seeding import generate_logs
+    from logs.seeding import generate_copy_lines
 
     present = Log.objects.filter(workspace=workspace).count()
     chunks = chunk_count(rows)
@@ -45,20 +46,27 @@ def seed_scale_logs(workspace, rows: int) -> int:
     if present % CHUNK:
         raise SystemExit(f"workspace {workspace.slug} holds {present:,} logs, not a whole number "
                          f"of chunks of {CHUNK:,}: delete it and rerun")
+    if first >= chunks:
+        return present
     anchor = workspace.created_at
-    for index in range(first, chunks):
-        count = min(CHUNK, rows - index * CHUNK)
-        end = anchor - timedelta(days=DAYS_PER_CHUNK * (chunks - 1 - index))
-        started = time.perf_counter()
-        with transaction.atomic():
-            written = bulk_insert_logs(generate_logs(
+    started = time.perf_counter()
+    with transaction.atomic(), secondary_indexes_set_aside():
+        for index in range(first, chunks):
+            count = min(CHUNK, rows - index * CHUNK)
+            end = anchor - timedelta(days=DAYS_PER_CHUNK * (chunks - 1 - index))
+            chunk_started = time.perf_counter()
+            written = copy_log_lines(generate_copy_lines(
                 workspace_id=workspace.id, count=count, now=end, days=DAYS_PER_CHUNK, seed=index,
             ))
-        elapsed = time.perf_counter() - started
-        present += written
-        print(f"  chunk {index + 1}/{chunks}: {written:,} logs in {elapsed:.1f}s "
-              f"({written / elapsed:,.0f} rows/s), {present:,} in all", flush=True)
-    if first < chunks and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) logs_log")
+            elapsed = time.perf_counter() - chunk_started
+            present += written
+            print(f"  chunk {index + 1}/{chunks}: {written:,} logs in {elapsed:.1f}s "
+                  f"({written / elapsed:,.0f} rows/s), {present:,} in all", flush=True)
+        print("  building the indexes and checking the foreign key...", flush=True)
+    seeded = present - first * CHUNK
+    elapsed = time.perf_counter() - started
+    print(f"  seeded {seeded:,} logs in {elapsed:.1f}s ({seeded / elapsed:,.0f} rows/s, "
+          "indexes included)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) logs_log")
     return present
