@@ -282,8 +282,11 @@ EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
 # URL; off, links are S3's presigned URLs (fetches then show only in S3's own access logs).
 EXPORTS_S3_DOWNLOAD_VIA_APP = env_bool("EXPORTS_S3_DOWNLOAD_VIA_APP", True)
 EXPORTS_FILE_RETENTION_DAYS = env_int("EXPORTS_FILE_RETENTION_DAYS", 30)
-# Days logs are kept (`prune_logs`, run daily); 0 keeps them forever.
+# Days logs are kept (the workers' maintenance pass, or `prune_logs`); 0 keeps them forever.
 LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
+# The workers run the maintenance pass (expired export files, logs past their retention) once
+# per this many seconds across all of them (exports.maintenance); 0 turns it off.
+MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 86_400)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
 # Reliability (README "Reliability"): every running attempt holds a lease that the work horse

@@ -4,8 +4,10 @@ through exports.services, with the same refusals as the page."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,7 +25,7 @@ from exports.access import ExportsUnavailable
 from exports.audit import Actor
 from exports.errors import InvalidTransition, QueueUnavailable
 from exports.fields import FIELDS, FIELDS_BY_NAME
-from exports.models import ExportEvent, ExportJob
+from exports.models import ExportEvent, ExportJob, MaintenanceState
 
 Status = ExportJob.Status
 # What the page also answers with a refusal rather than an error page.
@@ -40,7 +42,8 @@ AUDIT_FIELDS = ("at", "action", "actor", "channel", "ip_address", "attempt")
 
 
 class ReadOnlyAdminMixin:
-    """The audit trail is written by exports.audit only: the admin reads it."""
+    """Records only the code writes (the audit trail: exports.audit; the maintenance pass:
+    exports.maintenance): the admin reads them."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -69,6 +72,21 @@ class ExportEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("actor", "ip_address", "export__id")
     date_hierarchy = "at"
     list_select_related = ("workspace",)
+
+
+@admin.register(MaintenanceState)
+class MaintenanceStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("started_at", "finished_at", "started_by", "export_files_deleted",
+                    "logs_deleted", "errors", "runs", "next_due")
+
+    @admin.display(description="next pass due")
+    def next_due(self, state: MaintenanceState) -> str:
+        if settings.MAINTENANCE_INTERVAL_SECONDS <= 0:
+            return "never (MAINTENANCE_INTERVAL_SECONDS=0)"
+        if state.started_at is None:
+            return "when a worker starts"
+        due = state.started_at + timedelta(seconds=settings.MAINTENANCE_INTERVAL_SECONDS)
+        return date_format(timezone.localtime(due), "DATETIME_FORMAT")
 
 
 class ExportJobAdminForm(forms.ModelForm):

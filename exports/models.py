@@ -141,3 +141,30 @@ class ExportEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class MaintenanceState(models.Model):
+    """The workers' maintenance pass (exports.maintenance): one row, about the last pass.
+
+    The row is also the pass's claim: a worker runs the pass only when its conditional UPDATE
+    of started_at wins, so the pass runs once per MAINTENANCE_INTERVAL_SECONDS across all of
+    the workers, on every host.
+    """
+
+    ROW = 1
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)  # None while running, or if it died
+    started_by = models.CharField(max_length=200, blank=True)  # e.g. "worker host:pid"
+    runs = models.PositiveIntegerField(default=0)  # passes started since the row was made
+    # None: not done (log retention is off, or the step failed).
+    export_files_deleted = models.PositiveIntegerField(null=True, blank=True)
+    logs_deleted = models.PositiveBigIntegerField(null=True, blank=True)
+    errors = models.TextField(blank=True)  # which step failed; the traceback is in the log
+
+    class Meta:
+        verbose_name = "maintenance pass"
+        verbose_name_plural = "maintenance passes"
+
+    def __str__(self) -> str:
+        return f"last maintenance pass {self.started_at or 'never'}"

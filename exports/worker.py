@@ -4,18 +4,28 @@ A plain RQ worker, plus the export reconciler on a thread of its own, so that ev
 notices attempts that died elsewhere (a killed work horse, a whole worker gone) within
 EXPORTS_RECONCILE_SECONDS, whether it is idle or busy with an export of its own. RQ's own
 maintenance runs every 10 minutes, only between jobs: too late and too rare for this.
+
+A second thread offers to run the maintenance pass (exports.maintenance) when the worker starts
+and every few minutes after; the database lets one worker run it per
+MAINTENANCE_INTERVAL_SECONDS. Asking often, not once per interval, is what keeps it daily when
+workers are restarted (deploys) more often than that.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from rq.worker import Worker
 
 logger = logging.getLogger(__name__)
+
+MAINTENANCE_CHECK_SECONDS = 300  # one UPDATE that finds the pass not due: cheap to ask often
 
 
 def reconcile_periodically(stop: threading.Event) -> None:
@@ -33,13 +43,30 @@ def reconcile_periodically(stop: threading.Event) -> None:
             connection.close()
 
 
+def maintain_periodically(stop: threading.Event) -> None:
+    from exports.maintenance import run_maintenance
+
+    interval = settings.MAINTENANCE_INTERVAL_SECONDS
+    by = f"worker {socket.gethostname()}:{os.getpid()}"
+    while True:
+        try:
+            run_maintenance(by=by, interval=timedelta(seconds=interval))
+        except Exception:  # a claim taken stands: the next pass is one interval later
+            logger.exception("maintenance: pass failed")
+        finally:
+            connection.close()
+        if stop.wait(min(interval, MAINTENANCE_CHECK_SECONDS)):
+            return
+
+
 class ExportWorker(Worker):
     def work(self, *args, **kwargs) -> bool:
         stop = threading.Event()
-        thread = threading.Thread(
-            target=reconcile_periodically, args=(stop,), name="export-reconciler", daemon=True
-        )
-        thread.start()
+        periodic = [("export-reconciler", reconcile_periodically)]
+        if settings.MAINTENANCE_INTERVAL_SECONDS > 0:
+            periodic.append(("maintenance", maintain_periodically))
+        for name, target in periodic:
+            threading.Thread(target=target, args=(stop,), name=name, daemon=True).start()
         try:
             return super().work(*args, **kwargs)
         finally:

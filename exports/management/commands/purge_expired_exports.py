@@ -6,7 +6,8 @@ from exports.retention import purge_expired_export_files
 
 
 class Command(BaseCommand):
-    help = "Delete export files older than EXPORTS_FILE_RETENTION_DAYS (run it daily, e.g. cron)."
+    help = ("Delete export files older than EXPORTS_FILE_RETENTION_DAYS (the workers do it daily, "
+            "in their maintenance pass: see run_maintenance).")
 
     def handle(self, *args, **options):
         self.stdout.write(f"deleted {purge_expired_export_files()} expired export file(s)")

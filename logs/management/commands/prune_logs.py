@@ -11,8 +11,8 @@ from logs.retention import delete_logs_before
 
 
 class Command(BaseCommand):
-    help = ("Delete logs older than LOGS_RETENTION_DAYS (or --days), in batches; run it daily, "
-            "e.g. cron. Does nothing when retention is 0 (keep logs forever).")
+    help = ("Delete logs older than LOGS_RETENTION_DAYS (or --days), in batches; the workers do "
+            "it daily (the maintenance pass). Does nothing when retention is 0 (keep forever).")
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=None,
