@@ -71,8 +71,9 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     normalised, limit_value, offset_value = values["filters"], values["limit"], values["offset"]
     preview.offset = offset_value
     # Counted up to offset + cap only (the most any export of these filters holds); past that
-    # the page says "more than N" with the planner's estimate. A time-only filter is counted
-    # from the hourly counts instead (exact, and its cost does not grow with the offset).
+    # the page says "more than N" with the planner's estimate. A time range (with or without
+    # providers, models, status codes) is counted from the hourly counts instead (exact, and
+    # its cost does not grow with the offset).
     database = read_database()
     matches = bounded_count(
         matching_logs(workspace_id=workspace.id, filters=normalised).using(database),

@@ -117,7 +117,8 @@ def normalise_description(raw: Any) -> str:
 
 def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
     # Counts no further than offset + limit: the cost grows with the export, not the workspace;
-    # a time-only filter is counted by whole hours, whatever the offset.
+    # a time range (with or without providers, models, status codes) is counted by whole
+    # hours, whatever the offset.
     return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
                              limit=limit, offset=offset,
                              hourly=time_range(workspace_id=workspace_id, filters=filters))

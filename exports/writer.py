@@ -339,7 +339,8 @@ def write_export(
     matching = matching_logs(workspace_id=workspace_id, filters=filters).using(database)
     use_fast = uses_fast_path() if fast_path is None else fast_path
     # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of millions
-    # would read every skipped row first; a time-only filter seeks by whole hours.
+    # would read every skipped row first; a time range (with or without providers, models,
+    # status codes) seeks by whole hours.
     hourly = time_range(workspace_id=workspace_id, filters=filters, using=database)
     if use_fast:
         blocks = _postgres_blocks(

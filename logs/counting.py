@@ -34,7 +34,7 @@ def bounded_count(queryset: QuerySet, *, bound: int, estimate: bool = False,
                   hourly: TimeRange | None = None) -> BoundedCount:
     """How many rows match, counted up to `bound` only: SELECT count(*) FROM (... LIMIT bound+1).
 
-    With `hourly` (the same rows as a time-only range) the count comes from the hourly counts
+    With `hourly` (the same rows as a TimeRange) the count comes from the hourly counts
     instead: exact at any size, past the bound too."""
     if hourly is not None:
         return BoundedCount(value=hourly.count(), exact=True)

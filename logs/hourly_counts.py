@@ -1,13 +1,14 @@
 """Counting and seeking through a time range by whole hours (LogHourlyCount), not by rows.
 
-When the only filter is the time range, how many logs match — and which log stands at
-position `offset` — follow from the hourly counts: the hours wholly inside the range are summed
-from LogHourlyCount (one row per hour), and only the two edge pieces (less than an hour each)
-are counted in the (workspace, created_at, id) index. The row at `offset` is then found inside
-one hour (or edge) by an index-only OFFSET over that hour's rows only. The cost grows with the
-rows of one hour, not with the offset.
+When the filters are a time range plus, optionally, some providers, models and status codes,
+how many logs match — and which log stands at position `offset` — follow from the hourly
+counts, kept per (hour, provider, model, status code): the hours wholly inside the range are
+summed from LogHourlyCount (one indexed aggregate over the range's hours), and only the two edge
+pieces (less than an hour each) are counted in the logs' indexes. The row at `offset` is then
+found inside one hour (or edge) by an OFFSET over that hour's matching rows only. The cost grows
+with the rows of one hour, not with the offset.
 
-Any other filter (model, status, metadata, ...) selects rows the hourly counts do not know, so
+Any other filter (trace id, metadata, cost, ...) selects rows the hourly counts do not know, so
 callers fall back to logs.counting's bounded count: `time_range()` returns None for those.
 """
 
@@ -21,6 +22,9 @@ from django.db.models import QuerySet, Sum
 from logs.models import Log, LogHourlyCount
 
 HOUR = timedelta(hours=1)
+# The facets LogHourlyCount counts by, each a Log column of the same name and type, and the
+# type of the values a normalised filter lists for it.
+FACETS: dict[str, type] = {"ai_provider": str, "ai_model": str, "status_code": int}
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -35,15 +39,25 @@ def _ceil_hour(moment: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class TimeRange:
-    """A workspace's logs with gte <= created_at <= lte (either bound may be open)."""
+    """A workspace's logs with gte <= created_at <= lte (either bound may be open) and, for each
+    facet given, one of its values."""
 
     workspace_id: int
     gte: datetime | None
     lte: datetime | None
     using: str = "default"
+    ai_provider: tuple[str, ...] | None = None
+    ai_model: tuple[str, ...] | None = None
+    status_code: tuple[int, ...] | None = None
+
+    def _facet_lookups(self) -> dict[str, tuple]:
+        """The same `__in` lookups logs.filters applies, for logs and hourly rows alike."""
+        return {f"{name}__in": getattr(self, name) for name in FACETS
+                if getattr(self, name) is not None}
 
     def logs(self) -> QuerySet[Log]:
-        queryset = Log.objects.using(self.using).filter(workspace_id=self.workspace_id)
+        queryset = Log.objects.using(self.using).filter(workspace_id=self.workspace_id,
+                                                        **self._facet_lookups())
         if self.gte is not None:
             queryset = queryset.filter(created_at__gte=self.gte)
         if self.lte is not None:
@@ -60,27 +74,29 @@ class TimeRange:
         return first, end
 
     def _hours(self, first: datetime | None, end: datetime | None) -> QuerySet:
-        hours = LogHourlyCount.objects.using(self.using).filter(workspace_id=self.workspace_id)
+        hours = LogHourlyCount.objects.using(self.using).filter(
+            workspace_id=self.workspace_id, **self._facet_lookups())
         if first is not None:
             hours = hours.filter(hour__gte=first)
         if end is not None:
             hours = hours.filter(hour__lt=end)
         return hours
 
-    def _segments(self) -> list[tuple[datetime | None, int]]:
-        """(start, rows) pieces of the range in order: the leading edge, each whole hour, the
-        trailing edge. A piece's rows are those of the range from its start to the next one's."""
+    def _segments(self) -> list[tuple[datetime | None, datetime | None, int]]:
+        """(start, stop, rows) pieces of the range in order: the leading edge, each whole hour,
+        the trailing edge. A piece holds the range's rows from start (None: open) to before
+        stop (None: to the range's end)."""
         first, end = self._whole_hours()
         logs = self.logs()
-        segments: list[tuple[datetime | None, int]] = []
+        segments: list[tuple[datetime | None, datetime | None, int]] = []
         if first is not None:
-            segments.append((self.gte, logs.filter(created_at__lt=first).count()))
-        segments.extend(
-            self._hours(first, end).filter(count__gt=0).order_by("hour")
-            .values_list("hour", "count")
-        )
+            segments.append((self.gte, first, logs.filter(created_at__lt=first).count()))
+        # An hour is several rows (one per provider, model and status code): summed per hour.
+        hours = (self._hours(first, end).values("hour").annotate(rows=Sum("count"))
+                 .filter(rows__gt=0).order_by("hour").values_list("hour", "rows"))
+        segments.extend((hour, hour + HOUR, rows) for hour, rows in hours)
         if end is not None:
-            segments.append((end, logs.filter(created_at__gte=end).count()))
+            segments.append((end, None, logs.filter(created_at__gte=end).count()))
         return segments
 
     def count(self) -> int:
@@ -97,9 +113,15 @@ class TimeRange:
     def position(self, offset: int) -> tuple[datetime, object] | None:
         """(created_at, id) of the row at `offset` in (created_at, id) order; None past the end."""
         before = 0
-        for start, rows in self._segments():
+        for start, stop, rows in self._segments():
             if offset < before + rows:
-                piece = self.logs() if start is None else self.logs().filter(created_at__gte=start)
+                # Bounded at both ends: with several models or codes the hour's rows come from
+                # several index ranges and are sorted, which must stay one hour's worth.
+                piece = self.logs()
+                if start is not None:
+                    piece = piece.filter(created_at__gte=start)
+                if stop is not None:
+                    piece = piece.filter(created_at__lt=stop)
                 within = offset - before
                 ordered = piece.order_by("created_at", "id").values_list("created_at", "id")
                 return next(iter(ordered[within : within + 1]), None)
@@ -107,14 +129,32 @@ class TimeRange:
         return None
 
 
-def time_range(*, workspace_id, filters: dict, using: str = "default") -> TimeRange | None:
-    """The normalised filters as a TimeRange when time is their only filter, else None."""
-    if set(filters) - {"created_at"}:
+def _listed(values, kind: type) -> tuple | None:
+    """The values as a tuple when they are a list of `kind` exactly as logs.filters normalises
+    them (a bare string would be read by `__in` letter by letter, True as 1): else None."""
+    if not isinstance(values, list | tuple) or any(type(value) is not kind for value in values):
         return None
+    return tuple(values)
+
+
+def time_range(*, workspace_id, filters: dict, using: str = "default") -> TimeRange | None:
+    """The normalised filters as a TimeRange when they hold nothing but a time range and the
+    facets the hourly counts keep (each a list of values), else None."""
+    if set(filters) - {"created_at", *FACETS}:
+        return None
+    facets = {}
+    for name, kind in FACETS.items():
+        if name in filters:
+            facets[name] = _listed(filters[name], kind)
+            if facets[name] is None:
+                return None
     bounds = filters.get("created_at") or {}
+    if set(bounds) - {"gte", "lte"}:
+        return None
     return TimeRange(
         workspace_id=workspace_id,
         gte=datetime.fromisoformat(bounds["gte"]) if "gte" in bounds else None,
         lte=datetime.fromisoformat(bounds["lte"]) if "lte" in bounds else None,
         using=using,
+        **facets,
     )

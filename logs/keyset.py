@@ -109,8 +109,8 @@ def seek_slice(queryset: QuerySet, *, offset: int, limit: int,
 
     OFFSET n reads n whole rows to throw them away. Here one query finds the first row's
     position, reading (created_at, id) only, which an index holds (an index-only scan), and the
-    rows are then read from that position on. With `hourly` (the same rows as a time-only
-    range) the position is found through the hourly counts, reading one hour's index entries.
+    rows are then read from that position on. With `hourly` (the same rows as a TimeRange) the
+    position is found through the hourly counts, reading one hour's index entries.
     """
     ordered = queryset.order_by("created_at", "id")
     if not offset:

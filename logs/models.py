@@ -69,24 +69,35 @@ class Log(models.Model):
 
 
 class LogHourlyCount(models.Model):
-    """How many of a workspace's logs were created in one UTC hour.
+    """How many of a workspace's logs with one provider, model and status code were created in
+    one UTC hour.
 
-    Kept by database triggers on logs_log (migration 0004), so every way a log is written or
-    deleted counts — ORM inserts, COPY, raw deletes of retention — in the same transaction.
-    logs.hourly_counts reads it to count or seek through a time range without reading every
-    index entry before an offset.
+    Kept by database triggers on logs_log (migrations 0004 and 0005), so every way a log is
+    written, changed or deleted counts — ORM inserts, COPY, updates, raw deletes of retention —
+    in the same transaction. logs.hourly_counts reads it to count or seek through a time range,
+    optionally narrowed to some providers, models and status codes (the filters people use
+    most), without reading every index entry before an offset. The facet columns have the
+    types of Log's own, so a row matches a filter exactly when its logs do.
     """
 
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     hour = models.DateTimeField(help_text="The hour's start, UTC.")
+    ai_provider = models.CharField(max_length=100, blank=True, default="")
+    ai_model = models.CharField(max_length=200, blank=True, default="")
+    status_code = models.IntegerField(default=200)
     count = models.BigIntegerField(default=0)
 
     class Meta:
+        # (workspace, hour) first: a range of hours is one index range, read in hour order.
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "hour"], name="log_hourly_ws_hour"),
+            models.UniqueConstraint(
+                fields=["workspace", "hour", "ai_provider", "ai_model", "status_code"],
+                name="log_hourly_ws_hour_facets",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.count} logs in the hour from {self.hour}"
+        return (f"{self.count} logs of {self.ai_provider}/{self.ai_model} "
+                f"{self.status_code} in the hour from {self.hour}")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from exports.fields import ALL_FIELD_NAMES
 from exports.writer import write_export
+from logs.filters import matching_logs, normalise_filters
+from logs.hourly_counts import time_range
 from logs.models import Log
+from logs.seeding import seed_logs
 from tests.nasty import create_nasty_logs
 
 # Committed data: PostgreSQL's fast path streams on a connection of its own.
@@ -129,3 +133,24 @@ def test_fast_and_portable_paths_give_identical_bytes(seeded):
     assert export_bytes(seeded, fast_path=True, limit=50, offset=250) == \
         export_bytes(seeded, fast_path=False, limit=50, offset=250)
 
+
+
+@pytest.mark.parametrize("fast_path", [
+    pytest.param(True, marks=pytest.mark.skipif(connection.vendor != "postgresql",
+                                                reason="the fast path is PostgreSQL's")),
+    False,
+])
+def test_a_model_and_status_filter_at_any_offset_gives_the_rows_of_the_plain_offset(
+        workspace, fast_path):
+    now = timezone.now()
+    seed_logs(workspace_id=workspace.id, count=2_000, now=now, days=1, seed=4)
+    filters = normalise_filters({"created_at": {"gte": (now - timedelta(hours=20, minutes=33))
+                                                .isoformat()},
+                                 "ai_model": ["gpt-4o-mini"], "status_code": [200, 429]})
+    assert time_range(workspace_id=workspace.id, filters=filters) is not None
+    ids = [str(log_id) for log_id in matching_logs(workspace_id=workspace.id, filters=filters)
+           .values_list("id", flat=True)]
+    for offset in (1, 17, len(ids) // 3, len(ids) - 5, len(ids), len(ids) + 4):
+        data = export_bytes(workspace, fields=["id"], limit=40, offset=offset, filters=filters,
+                            fast_path=fast_path)
+        assert [json.loads(line)["id"] for line in data.splitlines()] == ids[offset:][:40]

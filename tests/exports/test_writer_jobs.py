@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -12,6 +14,8 @@ from django.utils import timezone
 
 from exports import services
 from exports.models import ExportJob
+from logs.filters import matching_logs, normalise_filters
+from logs.hourly_counts import time_range
 from logs.seeding import seed_logs
 from tests.conftest import wait_for
 from tests.exports.test_export_jobs_integration import start, stored_bytes
@@ -67,3 +71,26 @@ def test_a_cancelled_fast_path_export_stops_promptly(workspace, rq_workers, expo
                        "AND datname = current_database() "
                        "AND state = 'active' AND pid <> pg_backend_pid()")
         assert cursor.fetchone()[0] == 0
+
+
+def test_a_job_with_a_model_filter_at_a_deep_offset_holds_the_rows_of_the_plain_offset(
+        workspace, rq_workers):
+    now = timezone.now()
+    seed_logs(workspace_id=workspace.id, count=4_000, now=now, days=2, seed=9)
+    filters = normalise_filters({"created_at": {"gte": (now - timedelta(hours=37, minutes=11))
+                                                .isoformat()},
+                                 "ai_model": "gpt-4o,claude-3-haiku", "status_code": "200"})
+    assert time_range(workspace_id=workspace.id, filters=filters) is not None  # by the hours
+    matching = matching_logs(workspace_id=workspace.id, filters=filters)
+    offset = matching.count() // 2 + 7
+    job = start(services.export_job_create(workspace=workspace, filters=filters,
+                                           requested_data=["id", "ai_model"], limit=300,
+                                           offset=offset))
+    assert job.total_records == 300
+    rq_workers.run_burst()
+    job.refresh_from_db()
+    assert job.status == Status.SUCCESS, job.error
+    lines = [json.loads(line) for line in stored_bytes(job).splitlines()]
+    # The plain OFFSET query, as a database without hourly counts would answer it.
+    assert [line["id"] for line in lines] == [
+        str(log_id) for log_id in matching.values_list("id", flat=True)[offset : offset + 300]]

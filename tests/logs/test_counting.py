@@ -54,27 +54,32 @@ def test_an_exports_size_is_exact_whatever_the_bound(workspace, limit, offset, e
                                       offset=offset) == expected
 
 
-def test_the_logs_page_says_more_than_the_cap(client, user, workspace, settings):
+def test_the_logs_page_counts_its_filters_exactly_past_the_cap(client, user, workspace,
+                                                                settings):
+    # Every filter the page offers (time range, model, status code) is counted from the hourly
+    # counts: exact past the cap, never "more than".
     settings.EXPORTS_MAX_LOGS_PER_JOB = 10
     make_logs(workspace, 15)
+    make_logs(workspace, 4, status_code=500, ai_model="gpt-4o")
     client.force_login(user)
     response = client.get("/logs/?time_range=24h&status_code=200")
-    assert response.context["total"].more_than == 10
-    assert "More than 10 logs match" in response.content.decode()
-    # A time-only filter is counted from the hourly counts: exact past the cap too.
-    assert "15 logs match" in client.get("/logs/?time_range=24h").content.decode()
+    assert (response.context["total"].value, response.context["total"].exact) == (15, True)
+    assert "15 logs match" in response.content.decode()
+    assert "19 logs match" in client.get("/logs/?time_range=24h").content.decode()
+    assert "4 logs match" in client.get(
+        "/logs/?time_range=24h&status_code=500&ai_model=gpt-4o").content.decode()
 
 
-def test_the_preview_says_more_than_and_still_sizes_the_export(client, user, workspace,
-                                                               settings):
+def test_the_preview_counts_exactly_past_the_cap_and_sizes_the_export(client, user, workspace,
+                                                                      settings):
     settings.EXPORTS_MAX_LOGS_PER_JOB = 10
     make_logs(workspace, 25)
     client.force_login(user)
     query = "/exports/preview/?time_range=24h&status_code=200&requested_data=id&limit=10"
     response = client.get(f"{query}&offset=4")
     preview = response.context["preview"]
-    assert (preview.matches, preview.matches_exact, preview.rows) == (14, False, 10)
-    assert "more than 14" in response.content.decode()
+    assert (preview.matches, preview.matches_exact, preview.rows) == (25, True, 10)
+    assert "more than" not in response.content.decode()
     exact = client.get(f"{query}&offset=20")
     assert (exact.context["preview"].matches, exact.context["preview"].rows) == (25, 5)
     by_hours = client.get("/exports/preview/?time_range=24h&requested_data=id&limit=10&offset=4")

@@ -24,7 +24,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from exports import services
-from logs.filters import matching_logs
+from logs.filters import matching_logs, normalise_filters
+from logs.hourly_counts import time_range
 from logs.keyset import seek_slice
 from logs.models import Log
 from logs.seeding import seed_logs
@@ -166,3 +167,50 @@ def test_an_exports_first_row_is_found_in_the_index_alone(transactional_db, work
                            if isinstance(cursor.mogrify(sql, params), bytes)
                            else cursor.mogrify(sql, params))
     assert "OFFSET" not in sql.upper()
+
+
+def entries_read(sql: str) -> int:
+    """The rows every scan of logs_log in the query's plan read, index entries included
+    (EXPLAIN ANALYZE: the query runs; both figures are per loop)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return round(sum(
+        (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+        for node in nodes(plan) if node.get("Relation Name") == "logs_log"))
+
+
+@pytest.mark.parametrize("facets", [{"ai_model": ["gpt-4o"]},
+                                    {"ai_provider": ["anthropic", "google"]},
+                                    {"ai_model": ["claude-3-haiku"], "status_code": [200, 429]}])
+def test_a_deep_offset_with_facet_filters_reads_about_an_hours_entries(big_workspace, facets):
+    since = timezone.now() - timedelta(days=29, minutes=17)  # a leading edge inside an hour
+    filters = normalise_filters({"created_at": {"gte": since.isoformat()}, **facets})
+    matching = matching_logs(workspace_id=big_workspace.id, filters=filters)
+    matches = matching.count()
+    offset = matches - 40
+    assert offset > 1_000, matches
+    with CaptureQueriesContext(connection) as queries:
+        size = services.count_export_rows(workspace_id=big_workspace.id, filters=filters,
+                                          limit=1_000, offset=offset)
+        hourly = time_range(workspace_id=big_workspace.id, filters=filters)
+        page = list(seek_slice(matching, offset=offset, limit=25, hourly=hourly)
+                    .values_list("id", flat=True))
+        middle = list(seek_slice(matching, offset=matches // 2, limit=25, hourly=hourly)
+                      .values_list("id", flat=True))
+    assert size == 40
+    assert page == list(matching.values_list("id", flat=True)[offset : offset + 25])
+    assert middle == list(matching.values_list("id", flat=True)[matches // 2 :][:25])
+    for sql in log_queries(queries):
+        assert_no_seq_scan(sql)
+    hour_sums = [query["sql"] for query in queries if "logs_loghourlycount" in query["sql"]]
+    assert len(hour_sums) == 3, hour_sums  # the count's sum, each seek's hours
+    for sql in hour_sums:  # each one index range of the workspace's hours
+        plan = plan_of(sql)
+        assert {node.get("Index Name") for node in nodes(plan)} >= {"log_hourly_ws_hour_facets"}
+        assert not [node for node in nodes(plan) if node["Node Type"] == "Seq Scan"], plan
+    read = sum(entries_read(sql) for sql in log_queries(queries))
+    # 20,000 logs over 30 days are ~28 an hour: the count and the seeks read an edge hour, the
+    # seeks' hours and the pages, not the `offset` entries before them (nor the ones after).
+    assert read < 250, (read, offset)
