@@ -178,8 +178,10 @@ def _draw_logs(*, count: int, now: datetime, days: int, seed: int | None) -> Ite
             trace_id = f"{bits(128):032x}"
         model = int(draw() * len(MODELS))
         _, _, prompt_price, completion_price, _ = MODELS[model]
+        # The index of (model, turn, temperature, max_tokens) in _Texts.requests.
         request = ((model * len(PROMPTS) + int(draw() * len(PROMPTS))) * len(TEMPERATURES)
-                   + int(draw() * len(TEMPERATURES))) * len(MAX_TOKENS) + int(draw() * 3)
+                   + int(draw() * len(TEMPERATURES))) * len(MAX_TOKENS)
+        request += int(draw() * len(MAX_TOKENS))
         request_tokens = 12 + int(draw() * 1789)
         response_time = 120 + int(draw() * 8881)
         if draw() < 0.06:
