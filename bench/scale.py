@@ -232,7 +232,7 @@ def run_one_export(workspace_slug: str, filters: dict, offset: int, limit: int) 
         workspace=workspace, filters=filters, requested_data=list(ALL_FIELD_NAMES),
         limit=limit, offset=offset, description=BENCH_DESCRIPTION,
     )
-    return run_job_here(job, rows=limit)
+    return run_job_here(job, rows=job.total_records)  # as counted when it was created
 
 
 def export_in_fresh_process(database_url: str, slug: str, filters: dict, offset: int) -> dict:
@@ -289,11 +289,12 @@ def stream_ratio(database_url: str, workspace, name: str, filters: dict, offset:
     return ratio, rss
 
 
-def newest_filter(workspace) -> dict:
-    """A time filter that selects exactly the newest STREAM_ROWS logs (by created_at)."""
+def newest_filter(workspace, present: int) -> dict:
+    """A time filter that selects exactly the newest STREAM_ROWS logs (by created_at), or all
+    of them in a smaller workspace."""
     from logs.filters import format_timestamp
 
-    start = position_at(workspace, STREAM_ROWS - 1)
+    start = position_at(workspace, min(STREAM_ROWS, present) - 1)
     return {"created_at": {"gte": format_timestamp(start.created_at)}}
 
 
@@ -352,8 +353,9 @@ def main() -> int:
     ratio_text, rss_text, strict_text = "skipped", "", ""
     if not args.no_stream:
         print(f"\nExport stream ({STREAM_ROWS:,} logs, every field):")
-        newest, rss_newest = stream_ratio(database_url, workspace, "newest 50,000 logs",
-                                          newest_filter(workspace), 0, args.stream_repeat)
+        newest, rss_newest = stream_ratio(
+            database_url, workspace, f"newest {min(STREAM_ROWS, present):,} logs",
+            newest_filter(workspace, present), 0, args.stream_repeat)
         ratios, rss = [newest], rss_newest
         if present > DEEP_OFFSET + STREAM_ROWS:
             deep, rss_deep = stream_ratio(database_url, workspace, f"offset {DEEP_OFFSET:,}",

@@ -1,10 +1,11 @@
 """Seeding the bench-scale workspace, once: seed_logs' COPY lines in one transaction, with the
-logs' secondary indexes set aside and built once at the end (logs.bulk), which at 10M logs is
-several times faster than updating them row by row.
+logs' secondary indexes set aside and built once at the end (logs.bulk): at 10M logs faster
+than updating them row by row (README, "Seeding speed").
 
 Chunk i holds CHUNK logs spread over DAYS_PER_CHUNK days, oldest chunk first (a gateway writes in
 time order); the newest log is at the workspace's creation time, so that a rerun the next day
-finds the same data. Chunks only make the progress visible: an interrupted seed rolls back.
+finds the same data. Chunks only make the progress visible: an interrupted seed rolls back, and
+a rerun seeds again from nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def ensure_scale_workspace(rows: int):
 
 
 def seed_scale_logs(workspace, rows: int) -> int:
-    """Seeds the chunks not yet present; returns how many logs the workspace holds."""
+    """Seeds the workspace unless it holds its logs already; returns how many it holds."""
     from django.db import connection, transaction
 
     from logs.bulk import copy_log_lines, secondary_indexes_set_aside
@@ -41,17 +42,16 @@ def seed_scale_logs(workspace, rows: int) -> int:
     from logs.seeding import generate_copy_lines
 
     present = Log.objects.filter(workspace=workspace).count()
-    chunks = chunk_count(rows)
-    first = present // CHUNK
-    if present % CHUNK:
-        raise SystemExit(f"workspace {workspace.slug} holds {present:,} logs, not a whole number "
-                         f"of chunks of {CHUNK:,}: delete it and rerun")
-    if first >= chunks:
+    if present == rows:
         return present
+    if present:
+        raise SystemExit(f"workspace {workspace.slug} holds {present:,} logs, not {rows:,}: "
+                         "delete it and rerun")
+    chunks = chunk_count(rows)
     anchor = workspace.created_at
     started = time.perf_counter()
     with transaction.atomic(), secondary_indexes_set_aside():
-        for index in range(first, chunks):
+        for index in range(chunks):
             count = min(CHUNK, rows - index * CHUNK)
             end = anchor - timedelta(days=DAYS_PER_CHUNK * (chunks - 1 - index))
             chunk_started = time.perf_counter()
@@ -63,9 +63,8 @@ def seed_scale_logs(workspace, rows: int) -> int:
             print(f"  chunk {index + 1}/{chunks}: {written:,} logs in {elapsed:.1f}s "
                   f"({written / elapsed:,.0f} rows/s), {present:,} in all", flush=True)
         print("  building the indexes and checking the foreign key...", flush=True)
-    seeded = present - first * CHUNK
     elapsed = time.perf_counter() - started
-    print(f"  seeded {seeded:,} logs in {elapsed:.1f}s ({seeded / elapsed:,.0f} rows/s, "
+    print(f"  seeded {present:,} logs in {elapsed:.1f}s ({present / elapsed:,.0f} rows/s, "
           "indexes included)", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) logs_log")
