@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint bench bench-scale soak
+.PHONY: run serve test lint bench bench-scale bench-seed soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 ROWS ?= 10000000
 bench-scale: $(STAMP)
 	ROWS=$(ROWS) $(BIN)/python bench/scale.py $(BENCH_ARGS)
+
+# seed_logs' rows/s on the PostgreSQL of DATABASE_URL (a database of its own), against psql's
+# own \copy of the same rows (README "Seeding speed"). BENCH_ARGS e.g. "--rows 200000".
+bench-seed: $(STAMP)
+	$(BIN)/python bench/seed.py $(BENCH_ARGS)
 
 # Reliability soak (README "Reliability"): 100 exports, 3 workers, a work horse killed every few
 # seconds for a minute. Minutes long, so not in `make test`. PostgreSQL when DATABASE_URL is set.

@@ -1,7 +1,7 @@
-"""The benchmarks under bench/ run end to end at a small size (no figure is asserted: the
-targets are met in the benchmarks themselves, on real sizes). bench-scale once broke unseen
-when the per-workspace cap began refusing its sixth start, and refused to rerun below
-1,000,000 logs."""
+"""The benchmarks under bench/ (export, scale, seed) run end to end at a small size; no
+figure is asserted: the targets are met in the benchmarks themselves, at real sizes.
+bench-scale once broke unseen when the per-workspace cap began refusing its sixth start, and
+refused to rerun below 1,000,000 logs."""
 
 from __future__ import annotations
 
@@ -72,3 +72,16 @@ def test_bench_export_compares_with_psql(bench_database, redis_url):
                        database_url=bench_database, redis_url=redis_url)
     assert re.search(r"^rows=2000 export_s=[\d.]+ copy_s=[\d.]+ ratio=[\d.]+ peak_rss_mb=[\d.]+$",
                      output, re.MULTILINE), output[-500:]
+
+
+def test_bench_seed_times_seed_logs_against_psql(bench_database, redis_url):
+    output = run_bench("seed.py", "--rows", "3000", "--repeat", "1",
+                       database_url=bench_database, redis_url=redis_url)
+    for load in ("seed_logs", "seed_logs --bulk", "psql, table", "psql, bare",
+                 "psql, bare unlogged"):
+        assert re.search(rf"^{re.escape(load)} +[\d,]+ rows/s", output, re.MULTILINE), load
+    assert re.search(r"^rows=3000 seed_rows_s=\d+ bulk_rows_s=\d+ psql_table_rows_s=\d+ "
+                     r"psql_bare_rows_s=\d+ target=100000$", output, re.MULTILINE), output[-500:]
+    # Every load was rolled back: the benchmark's database keeps no log.
+    with psycopg.connect(bench_database) as check:
+        assert check.execute("SELECT count(*) FROM logs_log").fetchone()[0] == 0
