@@ -16,7 +16,7 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack
 
 # Production: gunicorn + RQ workers against the PostgreSQL, Redis and S3 of the environment
-# (README, "Deploying"). E.g. SERVE_ARGS="--role web" or "--role worker --workers 4".
+# (docs/deploying.md). E.g. SERVE_ARGS="--role web" or "--role worker --workers 4".
 serve: $(STAMP)
 	DJANGO_ENV=production $(BIN)/python manage.py serve $(SERVE_ARGS)
 
@@ -38,11 +38,11 @@ bench-scale: $(STAMP)
 	ROWS=$(ROWS) $(BIN)/python bench/scale.py $(BENCH_ARGS)
 
 # seed_logs' rows/s on the PostgreSQL of DATABASE_URL (a database of its own), against psql's
-# own \copy of the same rows (README "Seeding speed"). BENCH_ARGS e.g. "--rows 200000".
+# own \copy of the same rows (docs/scaling.md, "Seeding speed"). BENCH_ARGS e.g. "--rows 200000".
 bench-seed: $(STAMP)
 	$(BIN)/python bench/seed.py $(BENCH_ARGS)
 
-# Reliability soak (README "Reliability"): 100 exports, 3 workers, a work horse killed every few
+# Reliability soak (docs/reliability.md): 100 exports, 3 workers, a work horse killed every few
 # seconds for a minute. Minutes long, so not in `make test`. PostgreSQL when DATABASE_URL is set.
 soak: $(STAMP)
 	SOAK=1 $(BIN)/python -m pytest tests/soak -q -s -p no:cacheprovider $(PYTEST_ARGS)

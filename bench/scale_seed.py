@@ -1,6 +1,6 @@
 """Seeding the bench-scale workspace, once: seed_logs' COPY lines in one transaction, with the
 logs' secondary indexes set aside and built once at the end (logs.bulk): at 10M logs faster
-than updating them row by row (README, "Seeding speed").
+than updating them row by row (docs/scaling.md, "Seeding speed").
 
 Chunk i holds CHUNK logs spread over DAYS_PER_CHUNK days, oldest chunk first (a gateway writes in
 time order); the newest log is at the workspace's creation time, so that a rerun the next day

@@ -1,6 +1,6 @@
 """Settings, read from environment variables with safe local defaults.
 
-Every variable is listed in the README's configuration table.
+Every variable is listed in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 86_400)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
-# Reliability (README "Reliability"): every running attempt holds a lease that the work horse
+# Reliability (docs/reliability.md): every running attempt holds a lease that the work horse
 # renews every EXPORTS_LEASE_RENEW_SECONDS; each worker runs the reconciler every
 # EXPORTS_RECONCILE_SECONDS, which starts an attempt whose lease has passed again, at most
 # EXPORTS_MAX_ATTEMPTS runs per start.

@@ -209,10 +209,10 @@ def secondary_indexes_set_aside():
     secondary indexes and its foreign key, and builds them again on leaving.
 
     Building an index once over sorted rows costs a fraction of updating eight indexes row by
-    row, and one validation of the foreign key a fraction of a check per row (README "Seeding
-    speed"). Call inside a transaction, which keeps it all or nothing; it holds an exclusive
-    lock on the logs table throughout, so it is for seeding a benchmark or demo database, not
-    for one that serves users.
+    row, and one validation of the foreign key a fraction of a check per row (docs/scaling.md,
+    "Seeding speed"). Call inside a transaction, which keeps it all or nothing; it holds an
+    exclusive lock on the logs table throughout, so it is for seeding a benchmark or demo
+    database, not for one that serves users.
     """
     if connection.vendor != "postgresql":
         yield

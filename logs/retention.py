@@ -3,7 +3,7 @@
 Each batch is one DELETE of at most BATCH rows found through (workspace, created_at, id), in its
 own transaction, so no lock is held long and the WAL grows evenly; the space freed is reused by
 new logs once autovacuum has passed (the table does not grow while deletes keep pace with
-inserts). The README's "Scaling" section has the measured cost and when partitions pay off.
+inserts). docs/scaling.md ("Log retention") has the measured cost and when partitions pay off.
 """
 
 from __future__ import annotations
