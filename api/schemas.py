@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from exports.audit import recent_events
+from exports.failures import plain_failure_reason
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
 from exports.models import ExportEvent, ExportJob
 from logs.filters import (
@@ -237,7 +238,8 @@ class ExportItem(Schema):
 
     @staticmethod
     def resolve_error(job: ExportJob) -> str | None:
-        return job.error or None
+        # The plain-words reason; the technical text stays in the admin and the logs.
+        return plain_failure_reason(job.error) if job.error else None
 
 
 class ExportEventItem(Schema):
