@@ -180,11 +180,11 @@ class ExportJobAdmin(admin.ModelAdmin):
             messages.error(request, f"Not changed: {refusal.message}")
 
     def delete_model(self, request, obj: ExportJob) -> None:
-        services.export_job_delete(job=obj)
+        services.export_job_delete(job=obj, actor=Actor.for_admin(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for job in queryset:
-            services.export_job_delete(job=job)
+            services.export_job_delete(job=job, actor=Actor.for_admin(request))
 
     # --- List columns -----------------------------------------------------------------------
 

@@ -353,13 +353,28 @@ def export_job_cancel(*, job: ExportJob, actor: Actor | None = None) -> ExportJo
     return job
 
 
-def export_job_delete(*, job: ExportJob) -> None:
-    """Remove an export and its file; a worker still writing it stops at its next checkpoint."""
-    file_name = job.file_name
-    ExportJob.objects.filter(id=job.id).delete()
-    if file_name:
-        # After the row is gone, so a failed file delete never leaves an export without its file.
-        transaction.on_commit(lambda: storage.delete_file(file_name))
+def export_job_delete(*, job: ExportJob, actor: Actor | None = None) -> None:
+    """Remove an export and its file, recorded in the audit trail.
+
+    The row is read again under a lock, so the file removed is the one the export has now (a
+    run that finished after `job` was read leaves no orphan). An export in progress is
+    cancelled first; its worker stops at its next checkpoint. The file goes after the commit,
+    so a failed file delete never leaves an export without its file.
+    """
+    with transaction.atomic():
+        current = ExportJob.objects.select_for_update().filter(id=job.id).first()
+        if current is None:
+            return
+        if current.status == Status.IN_PROGRESS:
+            export_job_cancel(job=current, actor=actor)
+        deleted, _ = ExportJob.objects.filter(id=current.id, status=current.status).delete()
+        if not deleted:  # cannot happen under the lock; never delete on a guess
+            raise InvalidTransition("this export changed meanwhile; try again",
+                                    status=current.status)
+        record_export_event(job=current, action=Action.DELETED, actor=actor)
+        if current.file_name:
+            file_name = current.file_name
+            transaction.on_commit(lambda: storage.delete_file(file_name))
 
 
 def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:

@@ -235,7 +235,7 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
 def export_delete(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     note = f"{_spoken_name(job)}: deleted."
-    services.export_job_delete(job=job)
+    services.export_job_delete(job=job, actor=Actor.for_page(request))
     if request.htmx:
         # The row goes; the live region says so, since focus was on a button that is gone.
         return HttpResponse(f'<span hx-swap-oob="innerHTML:#live-status">{escape(note)}</span>')

@@ -203,3 +203,16 @@ def test_the_reconciler_sweeps_partial_files_of_attempts_no_longer_running(
     services.export_job_cancel(job=job)  # …then its worker died before seeing the cancel
     assert reconcile().partials_removed == 1
     assert partial_files(export_storage_dir) == []
+
+
+def test_deleting_an_export_while_a_worker_writes_it_leaves_no_file(
+    logs_3000, rq_workers, export_storage_dir
+):
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    worker = rq_workers.start(burst=True, EXPORTS_MAX_ROWS_PER_SECOND="300")  # 10 s of work
+    mid_export(job, rows=600)
+    services.export_job_delete(job=job)
+    rq_workers.output(worker, timeout=60)
+    assert not ExportJob.objects.filter(id=job.id).exists()
+    assert [path for path in export_storage_dir.rglob("*") if path.is_file()] == []
