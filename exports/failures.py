@@ -13,7 +13,7 @@ TRY_AGAIN = "Press Start Again; if it fails again, ask your admin."
 
 # (pattern on the stored error, plain reason). The first that matches wins.
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"JobTimeoutException|exceeded maximum timeout", re.I),
+    (re.compile(r"JobTimeoutException|exceeded maximum timeout|EXPORTS_JOB_TIMEOUT", re.I),
      "It took longer than one export may run. Export fewer logs (a shorter time range or a "
      "lower maximum)."),
     (re.compile(r"^Could not write the export file", re.I),

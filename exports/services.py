@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rq import Callback
+from rq.timeouts import JobTimeoutException
 
 from accounts.models import ApiKey, Workspace
 from exports import storage
@@ -578,7 +579,16 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
     return Status.SUCCESS
 
 
+JOB_TIMEOUT_REASON = ("The export took longer than the worker's time limit "
+                      "(EXPORTS_JOB_TIMEOUT) and was stopped.")
+
+
 def describe_failure(error: BaseException) -> str:
+    """The technical reason stored on a failed export (the page and API word it plainly)."""
+    # RQ raises its timeout inside the run (SIGALRM in the work horse), where it would
+    # otherwise pass for an unexpected error.
+    if isinstance(error, JobTimeoutException):
+        return JOB_TIMEOUT_REASON
     if isinstance(error, OSError):
         return f"Could not write the export file: {error.strerror or error}"
     return f"The export failed on an unexpected error: {error or type(error).__name__}"

@@ -8,13 +8,8 @@ from exports import services
 
 logger = logging.getLogger(__name__)
 
-# What RQ reports when the job itself could not record its end, in words for the export list.
-# (A work horse that is killed outright never gets here: RQ calls no callback for it. The lease
-# and exports.reconciler deal with that.)
-FAILURE_REASONS = {
-    "JobTimeoutException": "The export took longer than the worker's time limit "
-                           "(EXPORTS_JOB_TIMEOUT) and was stopped.",
-}
+# (A work horse that is killed outright never reaches the failure callback: RQ calls none for
+# it. The lease and exports.reconciler deal with that.)
 # Found by RQ's registry cleanup when a whole worker died: the reconciler starts the export
 # again (or fails it after EXPORTS_MAX_ATTEMPTS), so the callback leaves the export alone.
 LEFT_TO_THE_RECONCILER = {"AbandonedJobError"}
@@ -35,6 +30,6 @@ def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> No
     if name in LEFT_TO_THE_RECONCILER:
         logger.warning("export %s attempt %s abandoned by its worker", job_id, attempt)
         return
-    reason = FAILURE_REASONS.get(name) or f"The export failed on an unexpected error: {exc_value}"
+    reason = services.describe_failure(exc_value if exc_value is not None else RuntimeError(name))
     if services.export_job_fail(job_id=job_id, attempt=attempt, reason=reason):
         logger.warning("export %s attempt %s failed: %s", job_id, attempt, reason)

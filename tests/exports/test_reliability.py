@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from exports import services
+from exports.failures import plain_failure_reason
 from exports.models import ExportJob
 from logs.seeding import seed_logs
 from tests.conftest import ROOT, _database_url, process_alive, wait_for
@@ -216,3 +217,19 @@ def test_deleting_an_export_while_a_worker_writes_it_leaves_no_file(
     rq_workers.output(worker, timeout=60)
     assert not ExportJob.objects.filter(id=job.id).exists()
     assert [path for path in export_storage_dir.rglob("*") if path.is_file()] == []
+
+
+def test_a_job_timeout_in_the_work_horse_fails_with_its_own_message(
+    logs_3000, rq_workers, export_storage_dir, settings
+):
+    """RQ raises JobTimeoutException inside the run (SIGALRM in the horse): it is a timeout,
+    not "an unexpected error", and the partial file goes."""
+    settings.RQ_QUEUES[settings.EXPORTS_QUEUE]["DEFAULT_TIMEOUT"] = 2  # the enqueue sets it
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    rq_workers.run_burst(EXPORTS_MAX_ROWS_PER_SECOND="300")  # 10 s of work
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.error.startswith("The export took longer than the worker's time limit"), job.error
+    assert plain_failure_reason(job.error).startswith("It took longer than one export may run")
+    assert partial_files(export_storage_dir) == []
