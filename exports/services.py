@@ -170,6 +170,7 @@ def export_job_create(
 
 
 UNSET: Any = object()
+UPDATE_TRIES = 3  # a draft edited by several requests at once: count again, at most this often
 
 
 def export_job_update(
@@ -197,21 +198,31 @@ def export_job_update(
         changes["description"] = normalise_description(description)
     if file_format is not UNSET:
         changes["format"] = normalise_format(file_format)
-    merged = {
-        "filters": job.filters, "limit": job.limit, "offset": job.offset,
-        **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
-    }
-    changes["total_records"] = count_export_rows(workspace_id=job.workspace_id, **merged)
-    changes["last_updated_at"] = timezone.now()
-    updated = ExportJob.objects.filter(id=job.id, status=Status.DRAFT).update(**changes)
-    if not updated:
-        job.refresh_from_db(fields=["status"])
-        raise InvalidTransition(
-            f"only a draft export can be changed; this one is {job.get_status_display()}",
-            status=job.status,
-        )
-    job.refresh_from_db()
-    return job
+    # The total counts the slice as it is now, not as `job` was read: counted outside a
+    # transaction (SQLite's write lock), then saved only if no other change came in meanwhile
+    # (last_updated_at moves with every change); else counted again.
+    for _ in range(UPDATE_TRIES):
+        job.refresh_from_db()
+        if job.status != Status.DRAFT:
+            break
+        merged = {
+            "filters": job.filters, "limit": job.limit, "offset": job.offset,
+            **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
+        }
+        total = count_export_rows(workspace_id=job.workspace_id, **merged)
+        updated = ExportJob.objects.filter(
+            id=job.id, status=Status.DRAFT, last_updated_at=job.last_updated_at
+        ).update(**changes, total_records=total, last_updated_at=timezone.now())
+        if updated:
+            job.refresh_from_db()
+            return job
+    job.refresh_from_db(fields=["status"])
+    raise InvalidTransition(
+        f"only a draft export can be changed; this one is {job.get_status_display()}"
+        if job.status != Status.DRAFT else "this export is being changed by another request; "
+        "try again",
+        status=job.status,
+    )
 
 
 def export_queue():

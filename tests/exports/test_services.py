@@ -322,3 +322,14 @@ def test_delete_of_an_export_in_progress_cancels_it_first(
     actions = list(ExportEvent.objects.filter(export_id=job.id).order_by("at", "id")
                    .values_list("action", flat=True))
     assert actions == ["cancelled", "deleted"]
+
+
+def test_update_counts_the_total_from_the_export_as_it_is_now(seeded):
+    """Two edits of one draft: the second, from an object read before the first, changes only
+    the description, and the total still follows the first edit's limit and offset."""
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    read_earlier = ExportJob.objects.get(id=job.id)
+    services.export_job_update(job=job, limit=40, offset=290)
+    updated = services.export_job_update(job=read_earlier, description="renamed")
+    assert (updated.limit, updated.offset, updated.description) == (40, 290, "renamed")
+    assert updated.total_records == 10  # 300 logs, from the 291st: 10
