@@ -562,11 +562,11 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
         checkpoint.save(result.rows)
         sink.commit()
     except ExportStopped:
-        sink.abort()
+        abort_sink(sink)
         logger.info("export %s attempt %s stopped", job_id, attempt)
         return Status.STOPPED
     except Exception as error:
-        sink.abort()
+        abort_sink(sink)
         export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
         raise
     now = timezone.now()
@@ -592,6 +592,15 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
 
 JOB_TIMEOUT_REASON = ("The export took longer than the worker's time limit "
                       "(EXPORTS_JOB_TIMEOUT) and was stopped.")
+
+
+def abort_sink(sink: storage.ExportSink) -> None:
+    """Discards the attempt's unfinished file; trouble doing so must not hide why it ended
+    (the reconciler's sweep removes what is left)."""
+    try:
+        sink.abort()
+    except Exception:
+        logger.exception("could not discard an unfinished export file")
 
 
 def describe_failure(error: BaseException) -> str:

@@ -233,3 +233,30 @@ def test_a_job_timeout_in_the_work_horse_fails_with_its_own_message(
     assert job.error.startswith("The export took longer than the worker's time limit"), job.error
     assert plain_failure_reason(job.error).startswith("It took longer than one export may run")
     assert partial_files(export_storage_dir) == []
+
+
+@pytest.fixture
+def small_export_disk(export_storage_dir):
+    """The export folder on a 64 KiB tmpfs, so that writing an export fills the disk."""
+    export_storage_dir.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(  # noqa: S603,S607
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(export_storage_dir)],
+        capture_output=True, text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.strip()}")
+    yield export_storage_dir
+    subprocess.run(["umount", str(export_storage_dir)], check=True)  # noqa: S603,S607
+
+
+def test_a_full_disk_fails_the_export_in_plain_words_and_leaves_no_partial_file(
+    logs_3000, rq_workers, small_export_disk
+):
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    rq_workers.run_burst()
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.error.startswith("Could not write the export file: No space left"), job.error
+    assert plain_failure_reason(job.error).startswith("The file could not be saved")
+    assert partial_files(small_export_disk) == []
