@@ -15,7 +15,7 @@ from typing import Any
 import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from rq import Callback
@@ -37,6 +37,7 @@ from logs.filters import (
     refuse_unstorable_text,
 )
 from logs.hourly_counts import time_range
+from ops.database import connection_lost
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -440,6 +441,32 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
     ))
 
 
+TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+CONNECTION_LOST_REASON = "its database connection was lost"
+
+
+def export_job_replace_dead_attempt(*, job: ExportJob, reason: str) -> str | None:
+    """A new attempt for one that died, or Failure after EXPORTS_MAX_ATTEMPTS runs.
+
+    `reason` finishes "the last time …". Returns "retried" or "failed", or None when another
+    process settled the attempt first (the same guards as export_job_retry / _give_up).
+    """
+    runs = len(job.retries) + 1
+    if runs >= settings.EXPORTS_MAX_ATTEMPTS:
+        times = TIMES.get(runs, f"{runs} times")
+        message = (f"The worker running this export stopped {times}; the last time {reason}. "
+                   "Start the export again to retry.")
+        if export_job_give_up(job=job, reason=message):
+            logger.warning("export %s failed: %s", job.id, message)
+            return "failed"
+        return None
+    retry_reason = f"Attempt {job.attempt} stopped: {reason}. Started again from the beginning."
+    if export_job_retry(job=job, reason=retry_reason):
+        logger.warning("export %s started again: %s", job.id, retry_reason)
+        return "retried"
+    return None
+
+
 # --- The run, called by the RQ task ----------------------------------------------------------
 
 class ProgressCheckpoint:
@@ -531,12 +558,28 @@ def export_job_run(*, job_id, attempt: int) -> str:
     if job.status != Status.IN_PROGRESS or job.attempt != attempt:
         logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
         return job.status
-    with LeaseKeeper(job_id=job.id, attempt=attempt) as lease:
-        if lease.lost:
-            return Status.STOPPED
-        checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
-        checkpoint.lease = lease
-        return _write_attempt(job=job, attempt=attempt, checkpoint=checkpoint)
+    try:
+        with LeaseKeeper(job_id=job.id, attempt=attempt) as lease:
+            if lease.lost:
+                return Status.STOPPED
+            checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
+            checkpoint.lease = lease
+            return _write_attempt(job=job, attempt=attempt, checkpoint=checkpoint)
+    except Exception as error:
+        if not connection_lost(error):
+            raise
+        # A terminated backend, a failover or a proxy restart: retried like a dead attempt, at
+        # once if the database answers again (the lease no longer renewed), else by the
+        # reconciler once the lease has passed (RQ's failure callback leaves it alone).
+        logger.warning("export %s attempt %s lost its database connection: %s",
+                       job_id, attempt, error)
+        connection.close()
+        current = ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS,
+                                           attempt=attempt).first()
+        if current is None or not export_job_replace_dead_attempt(
+                job=current, reason=CONNECTION_LOST_REASON):
+            raise
+        return "retried"
 
 
 def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoint) -> str:
@@ -567,7 +610,8 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
         return Status.STOPPED
     except Exception as error:
         abort_sink(sink)
-        export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
+        if not connection_lost(error):  # else export_job_run retries it
+            export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
         raise
     now = timezone.now()
     current_run = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS, attempt=attempt)

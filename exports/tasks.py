@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from exports import services
+from ops.database import connection_lost
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> No
     """
     job_id, attempt = job.args
     name = exc_type.__name__ if exc_type else "UnknownError"
-    if name in LEFT_TO_THE_RECONCILER:
+    if name in LEFT_TO_THE_RECONCILER or connection_lost(exc_value):
         logger.warning("export %s attempt %s abandoned by its worker", job_id, attempt)
         return
     reason = services.describe_failure(exc_value if exc_value is not None else RuntimeError(name))

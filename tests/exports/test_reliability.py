@@ -260,3 +260,41 @@ def test_a_full_disk_fails_the_export_in_plain_words_and_leaves_no_partial_file(
     assert job.error.startswith("Could not write the export file: No space left"), job.error
     assert plain_failure_reason(job.error).startswith("The file could not be saved")
     assert partial_files(small_export_disk) == []
+
+
+def test_a_dropped_database_connection_during_the_copy_is_retried_like_a_dead_attempt(
+    logs_3000, rq_workers, export_storage_dir
+):
+    """A DBA, a failover or a proxy restart ends only the COPY's backend: transient."""
+    from django.db import connection, transaction
+
+    from logs.models import Log
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY stream and pg_terminate_backend are PostgreSQL's")
+    # From the first log: an offset is sought before the COPY, which the lock would hold up.
+    job = services.export_job_create(workspace=logs_3000, filters={}, requested_data=FIELDS,
+                                     limit=2900)
+    services.export_job_start(job=job)
+
+    def copy_backend():
+        # Waiting for the lock below: still in the COPY, whatever the socket buffers hold.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # fresh within the transaction
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND state = 'active' AND wait_event_type = 'Lock'"
+                           " AND query LIKE 'COPY (%%'")
+            return [pid for (pid,) in cursor.fetchall()]
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {Log._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        rq_workers.start(burst=True)
+        [backend] = wait_for(copy_backend, message="no COPY waiting for the logs")
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    finished(job)
+    assert job.status == Status.SUCCESS, job.error
+    assert job.attempt == 2 and job.rows_written == 2900
+    [retry] = job.retries
+    assert "database connection was lost" in retry["reason"], retry
+    assert job.sha256 == file_digest(export_storage_dir, job)
+    assert partial_files(export_storage_dir) == []
