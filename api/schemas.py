@@ -2,7 +2,7 @@
 document from them.
 
 Requests: the schemas fix the shape of a body (an object, which keys); the values are checked
-where they are checked for the page too — logs.filters for filters, exports.services for the
+where they are checked for the page too — logs.filters for filters, exports.inputs for the
 rest — so both get the same words, naming the field. The filter and field documentation is
 generated from those modules' catalogues (FIELDS, KNOWN_FILTERS, SPEC_FILTERS).
 Responses: the ExportItem of the public spec plus our extras, built from an ExportJob.

@@ -1,6 +1,6 @@
 """A failed export's reason in plain words for the page; the technical text stays in `error`.
 
-The worker stores what went wrong as it happened (`services.describe_failure`, RQ's timeout
+The worker stores what went wrong as it happened (`runtime.describe_failure`, RQ's timeout
 message); people on the page are told what it means for them and what to do. The admin shows
 the stored text unchanged.
 """

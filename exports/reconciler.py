@@ -1,6 +1,6 @@
 """Finds export attempts that died and starts them again, or gives up in plain words.
 
-Every running attempt holds a lease that its work horse renews (services.LeaseKeeper). Each RQ
+Every running attempt holds a lease that its work horse renews (runtime.LeaseKeeper). Each RQ
 worker runs `reconcile()` every EXPORTS_RECONCILE_SECONDS (exports.worker), and
 `manage.py exports_reconcile` runs it on demand. An attempt is dead when
 
@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from rq.job import Job, JobStatus
 
-from exports import services, storage
+from exports import runtime, services, storage
 from exports.models import ExportJob
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def _discard(name: str) -> int:
 
 
 def _settle(job: ExportJob, reason: str, report: ReconcileReport) -> None:
-    dead_file = services.file_name_for(job)
+    dead_file = runtime.file_name_for(job)
     outcome = services.export_job_replace_dead_attempt(job=job, reason=reason)
     if outcome == "failed":
         report.failed.append(str(job.id))

@@ -1,132 +1,43 @@
 """Every change of an export's state happens here.
 
 Each transition is one conditional UPDATE on the current status, so two requests racing for the
-same job cannot both win; work for the worker is enqueued only after the commit, by id.
+same job cannot both win; work for the worker is enqueued only after the commit, by id. The
+values a transition takes are checked by exports.inputs; the worker's side of a run (threads,
+throttling, sinks) is exports.runtime, which calls the transitions here.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import timedelta
 from typing import Any
 
 import django_rq
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rq import Callback
-from rq.timeouts import JobTimeoutException
 
 from accounts.models import ApiKey, Workspace
 from exports import storage
 from exports.access import ensure_exports_available
 from exports.audit import Action, Actor, record_export_event
 from exports.errors import ExportNotReady, InvalidTransition, QueueUnavailable, TooManyInProgress
-from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
-from exports.models import ExportJob
-from exports.writer import ExportStopped, write_export
-from logs.counting import export_slice_size
-from logs.filters import (
-    MAX_INTEGER,
-    matching_logs,
-    normalise_filters,
-    refuse_unstorable_text,
+from exports.inputs import (
+    normalise_description,
+    normalise_format,
+    normalise_limit,
+    normalise_offset,
+    normalise_requested_data,
 )
-from logs.hourly_counts import time_range
-from ops.database import connection_lost
+from exports.models import ExportJob
+from exports.selectors import count_export_rows
+from logs.filters import normalise_filters
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
 
-PROGRESS_SAVE_INTERVAL = 0.25  # seconds: progress reaches the database at most 4 times a second
-
-
-# --- Validation ----------------------------------------------------------------------------
-
-def normalise_requested_data(raw: Any) -> list[str]:
-    if not isinstance(raw, list | tuple):
-        raise ValidationError({"requested_data": "must be a list of field names"})
-    if not raw:
-        raise ValidationError({"requested_data": "choose at least one field"})
-    names = []
-    for item in raw:
-        name = canonical_field_name(item) if isinstance(item, str) else None
-        if name is None:
-            raise ValidationError(
-                {"requested_data": f"{item!r} is not an exportable field; choose from "
-                                   f"{', '.join(ACCEPTED_NAMES)}"}
-            )
-        names.append(name)
-    return in_catalogue_order(names)
-
-
-def _whole_number(value: Any, *, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationError({field: "must be a whole number"})
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError({field: f"{value!r} is not a whole number"}) from None
-
-
-def normalise_limit(raw: Any) -> int:
-    cap = settings.EXPORTS_MAX_LOGS_PER_JOB
-    if raw is None or raw == "":
-        return cap
-    limit = _whole_number(raw, field="limit")
-    if limit < 1:
-        raise ValidationError({"limit": "must be at least 1"})
-    if limit > cap:
-        raise ValidationError({"limit": f"must be at most {cap:,} logs per export"})
-    return limit
-
-
-def normalise_offset(raw: Any) -> int:
-    if raw is None or raw == "":
-        return 0
-    offset = _whole_number(raw, field="offset")
-    if offset < 0:
-        raise ValidationError({"offset": "must be 0 or more"})
-    if offset > MAX_INTEGER:
-        raise ValidationError({"offset": f"must be at most {MAX_INTEGER:,}"})
-    return offset
-
-
-def normalise_format(raw: Any) -> str:
-    if raw in (None, ""):
-        return ExportJob.Format.JSONL
-    if raw not in ExportJob.Format.values:
-        raise ValidationError(
-            {"format": f"{raw!r} is not a supported format; use one of "
-                       f"{', '.join(ExportJob.Format.values)}"}
-        )
-    return raw
-
-
-def normalise_description(raw: Any) -> str:
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise ValidationError({"description": "must be text"})
-    if len(raw) > 500:
-        raise ValidationError({"description": "must be at most 500 characters"})
-    return refuse_unstorable_text(raw, field="description").strip()
-
-
-def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
-    # Counts no further than offset + limit: the cost grows with the export, not the workspace;
-    # a time range (with or without providers, models, status codes) is counted by whole
-    # hours, whatever the offset.
-    return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
-                             limit=limit, offset=offset,
-                             hourly=time_range(workspace_id=workspace_id, filters=filters))
-
-
-# --- Transitions -----------------------------------------------------------------------------
 
 def export_job_create(
     *,
@@ -440,9 +351,28 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
         finished_at=now, last_updated_at=now,
     ))
 
+def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
+                       sha256: str) -> bool:
+    """In progress → success with the attempt's file; False when the run was cancelled or
+    replaced meanwhile (the file is then not the export's)."""
+    now = timezone.now()
+    return bool(ExportJob.objects.filter(
+        id=job_id, status=Status.IN_PROGRESS, attempt=attempt
+    ).update(
+        status=Status.SUCCESS,
+        lease_expires_at=None,
+        rows_written=rows,
+        total_records=rows,
+        file_name=file_name,
+        file_size=file_size,
+        sha256=sha256,
+        finished_at=now,
+        last_updated_at=now,
+        expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
+    ))
+
 
 TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
-CONNECTION_LOST_REASON = "its database connection was lost"
 
 
 def export_job_replace_dead_attempt(*, job: ExportJob, reason: str) -> str | None:
@@ -465,198 +395,6 @@ def export_job_replace_dead_attempt(*, job: ExportJob, reason: str) -> str | Non
         logger.warning("export %s started again: %s", job.id, retry_reason)
         return "retried"
     return None
-
-
-# --- The run, called by the RQ task ----------------------------------------------------------
-
-class ProgressCheckpoint:
-    """Saves rows_written a few times a second and stops the run once it is no longer wanted."""
-
-    def __init__(self, *, job_id, attempt: int):
-        self.job_id = job_id
-        self.attempt = attempt
-        self.last_saved = 0.0
-        self.started = time.monotonic()
-        self.max_rate = settings.EXPORTS_MAX_ROWS_PER_SECOND
-        self.lease: LeaseKeeper | None = None
-
-    def save(self, rows: int) -> None:
-        self.last_saved = time.monotonic()
-        still_running = ExportJob.objects.filter(
-            id=self.job_id, status=Status.IN_PROGRESS, attempt=self.attempt
-        ).update(rows_written=rows, last_updated_at=timezone.now())
-        if not still_running:
-            raise ExportStopped()
-
-    def __call__(self, rows: int) -> None:
-        if self.lease is not None and self.lease.lost:
-            raise ExportStopped()
-        if self.max_rate:
-            ahead = rows / self.max_rate - (time.monotonic() - self.started)
-            if ahead > 0:
-                time.sleep(ahead)
-        if time.monotonic() - self.last_saved >= PROGRESS_SAVE_INTERVAL:
-            self.save(rows)
-
-
-class LeaseKeeper:
-    """Renews the attempt's lease from a thread of its own while the attempt works.
-
-    Independent of row progress on purpose: a first row that takes minutes to come back from
-    the database is slow, not dead. Only a process that stops altogether (killed, out of
-    memory, its machine gone) lets the lease pass.
-    """
-
-    def __init__(self, *, job_id, attempt: int):
-        self.job_id = job_id
-        self.attempt = attempt
-        self.lost = False  # the attempt was cancelled, finished or replaced meanwhile
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="export-lease", daemon=True)
-
-    def renew(self) -> None:
-        renewed = ExportJob.objects.filter(
-            id=self.job_id, status=Status.IN_PROGRESS, attempt=self.attempt
-        ).update(lease_expires_at=lease_until())
-        if not renewed:
-            self.lost = True
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self.stopping.wait(settings.EXPORTS_LEASE_RENEW_SECONDS):
-                try:
-                    self.renew()
-                except Exception:  # a database hiccup: the next renewal may get through
-                    logger.exception("export %s: could not renew the lease", self.job_id)
-                if self.lost:
-                    return
-        finally:
-            connection.close()  # this thread's own connection
-
-    def __enter__(self) -> LeaseKeeper:
-        self.renew()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopping.set()
-        self.thread.join()
-
-
-def file_name_for(job: ExportJob) -> str:
-    return f"{job.workspace_id}/{job.id}-{job.attempt}.{job.format}"
-
-
-def export_job_run(*, job_id, attempt: int) -> str:
-    """Write the export's file and mark it success; returns the final status."""
-    job = ExportJob.objects.select_related("workspace").filter(id=job_id).first()
-    if job is None:
-        logger.info("export %s was deleted before a worker took it up", job_id)
-        return "deleted"
-    if job.status != Status.IN_PROGRESS or job.attempt != attempt:
-        logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
-        return job.status
-    try:
-        with LeaseKeeper(job_id=job.id, attempt=attempt) as lease:
-            if lease.lost:
-                return Status.STOPPED
-            checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
-            checkpoint.lease = lease
-            return _write_attempt(job=job, attempt=attempt, checkpoint=checkpoint)
-    except Exception as error:
-        if not connection_lost(error):
-            raise
-        # A terminated backend, a failover or a proxy restart: retried like a dead attempt, at
-        # once if the database answers again (the lease no longer renewed), else by the
-        # reconciler once the lease has passed (RQ's failure callback leaves it alone).
-        logger.warning("export %s attempt %s lost its database connection: %s",
-                       job_id, attempt, error)
-        connection.close()
-        current = ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS,
-                                           attempt=attempt).first()
-        if current is None or not export_job_replace_dead_attempt(
-                job=current, reason=CONNECTION_LOST_REASON):
-            raise
-        return "retried"
-
-
-def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoint) -> str:
-    job_id = job.id
-    name = file_name_for(job)
-    try:
-        sink = storage.open_sink(name, file_format=job.format)
-    except Exception as error:
-        export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
-        raise
-    try:
-        result = write_export(
-            workspace_id=job.workspace_id,
-            filters=job.filters,
-            field_names=job.requested_data,
-            limit=job.limit,
-            offset=job.offset,
-            file_format=job.format,
-            sink=sink,
-            checkpoint=checkpoint,
-        )
-        # A last look before the file becomes visible: a cancel may have come in meanwhile.
-        checkpoint.save(result.rows)
-        sink.commit()
-    except ExportStopped:
-        abort_sink(sink)
-        logger.info("export %s attempt %s stopped", job_id, attempt)
-        return Status.STOPPED
-    except Exception as error:
-        abort_sink(sink)
-        if not connection_lost(error):  # else export_job_run retries it
-            export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
-        raise
-    now = timezone.now()
-    current_run = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS, attempt=attempt)
-    finished = current_run.update(
-        status=Status.SUCCESS,
-        lease_expires_at=None,
-        rows_written=result.rows,
-        total_records=result.rows,
-        file_name=name,
-        file_size=sink.bytes_written,
-        sha256=sink.sha256,
-        finished_at=now,
-        last_updated_at=now,
-        expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
-    )
-    if not finished:
-        # Cancelled between the last checkpoint and now: the file is not the job's.
-        storage.delete_file(name)
-        return Status.STOPPED
-    return Status.SUCCESS
-
-
-JOB_TIMEOUT_REASON = ("The export took longer than the worker's time limit "
-                      "(EXPORTS_JOB_TIMEOUT) and was stopped.")
-
-
-def abort_sink(sink: storage.ExportSink) -> None:
-    """Discards the attempt's unfinished file; trouble doing so must not hide why it ended
-    (the reconciler's sweep removes what is left)."""
-    try:
-        sink.abort()
-    except Exception:
-        logger.exception("could not discard an unfinished export file")
-
-
-def describe_failure(error: BaseException) -> str:
-    """The technical reason stored on a failed export (the page and API word it plainly)."""
-    # RQ raises its timeout inside the run (SIGALRM in the work horse), where it would
-    # otherwise pass for an unexpected error.
-    if isinstance(error, JobTimeoutException):
-        return JOB_TIMEOUT_REASON
-    if isinstance(error, OSError):
-        return f"Could not write the export file: {error.strerror or error}"
-    return f"The export failed on an unexpected error: {error or type(error).__name__}"
-
 
 def export_job_download_url(*, job: ExportJob, actor: Actor | None = None) -> str:
     """A fresh signed link to the file, recorded as issued to the actor (and, for files served

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from exports import services
+from exports import runtime, services
 from ops.database import connection_lost
 
 logger = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ LEFT_TO_THE_RECONCILER = {"AbandonedJobError"}
 
 
 def run_export(job_id: str, attempt: int) -> str:
-    return services.export_job_run(job_id=job_id, attempt=attempt)
+    return runtime.export_job_run(job_id=job_id, attempt=attempt)
 
 
 def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
@@ -31,6 +31,6 @@ def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> No
     if name in LEFT_TO_THE_RECONCILER or connection_lost(exc_value):
         logger.warning("export %s attempt %s abandoned by its worker", job_id, attempt)
         return
-    reason = services.describe_failure(exc_value if exc_value is not None else RuntimeError(name))
+    reason = runtime.describe_failure(exc_value if exc_value is not None else RuntimeError(name))
     if services.export_job_fail(job_id=job_id, attempt=attempt, reason=reason):
         logger.warning("export %s attempt %s failed: %s", job_id, attempt, reason)

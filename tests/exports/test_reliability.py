@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from exports import services
+from exports import runtime, services
 from exports.failures import plain_failure_reason
 from exports.models import ExportJob
 from logs.seeding import seed_logs
@@ -197,7 +197,7 @@ def test_the_reconciler_sweeps_partial_files_of_attempts_no_longer_running(
     job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
     services.export_job_start(job=job)
     job.refresh_from_db()
-    running = storage.open_sink(services.file_name_for(job), file_format=job.format)
+    running = storage.open_sink(runtime.file_name_for(job), file_format=job.format)
     running.write(b"{}\n")
     settings.EXPORTS_LEASE_SECONDS = 0  # every partial file counts as old
     assert reconcile().partials_removed == 0  # its attempt is in progress (and queued)

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
-from exports import services
+from exports import runtime, services
 from exports.access import ExportsUnavailable
 from exports.audit import Actor
 from exports.errors import ExportNotReady, InvalidTransition
@@ -263,7 +263,7 @@ def test_a_job_deleted_before_the_worker_runs_it_is_skipped(seeded):
     job = create(seeded)
     job_id = job.id
     job.delete()
-    assert services.export_job_run(job_id=job_id, attempt=1) == "deleted"
+    assert runtime.export_job_run(job_id=job_id, attempt=1) == "deleted"
 
 
 def test_deleting_an_export_deletes_its_file(
