@@ -19,9 +19,16 @@ from logs.filters import matching_logs
 from logs.hourly_counts import time_range
 
 
-def workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:
-    """The workspace's exports, newest first."""
-    return ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+def workspace_exports(*, workspace: Workspace, search: str = "",
+                      status: str = "") -> QuerySet[ExportJob]:
+    """The workspace's exports, newest first; those whose description holds `search` and
+    those in `status` when given."""
+    exports = ExportJob.objects.filter(workspace=workspace)
+    if search.strip():
+        exports = exports.filter(description__icontains=search.strip())
+    if status:
+        exports = exports.filter(status=status)
+    return exports.order_by("-created_at", "-id")
 
 
 def open_workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:

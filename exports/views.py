@@ -42,8 +42,11 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
     if workspace is None:
         return context
     list_filter = ExportListFilterForm(query or {})
+    values = list_filter.values
     every_export = selectors.workspace_exports(workspace=workspace)
-    exports = list_filter.apply(every_export.select_related("created_by", "created_by_api_key"))
+    exports = selectors.workspace_exports(
+        workspace=workspace, search=values.get("q", ""), status=values.get("status", "")
+    ).select_related("created_by", "created_by_api_key")
     page = Paginator(exports, PAGE_SIZE).get_page((query or {}).get("page"))
     context.update(
         page=page,
