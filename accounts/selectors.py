@@ -7,6 +7,7 @@ import uuid
 from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest
 
+from accounts.api_keys import workspaces_of
 from accounts.models import ApiKey, Membership, Workspace
 
 SESSION_KEY = "current_workspace_id"
@@ -75,3 +76,17 @@ def workspace_api_key(workspace: Workspace, key_id) -> ApiKey:
     if api_key is None:
         raise Http404("No such API key.")
     return api_key
+
+
+def api_key_workspace(api_key: ApiKey, reference: str) -> Workspace | None:
+    """The workspace of this id or slug, if the key may act in it."""
+    try:
+        lookup: dict = {"id": uuid.UUID(reference)}
+    except ValueError:
+        lookup = {"slug": reference}
+    return workspaces_of(api_key).select_related("organization").filter(**lookup).first()
+
+
+def api_key_workspaces(api_key: ApiKey, *, at_most: int) -> list[Workspace]:
+    """Up to `at_most` of the workspaces the key may act in."""
+    return list(workspaces_of(api_key).select_related("organization")[:at_most])

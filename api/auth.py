@@ -7,14 +7,13 @@ authenticated ApiKey is `request.auth`.
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import APIKeyHeader, HttpBearer
 
-from accounts.api_keys import KeyRejected, authenticate_api_key, workspaces_of
+from accounts.api_keys import KeyRejected, authenticate_api_key
 from accounts.models import ApiKey, Workspace
+from accounts.selectors import api_key_workspace, api_key_workspaces
 from api.errors import ApiError
 from ops.client_address import client_address
 from ops.rate_limit import RateLimited, count, over_budget, spend
@@ -126,18 +125,13 @@ def resolve_workspace(api_key: ApiKey, workspace_id, *, field: str = "workspace_
             raise ApiError(403, f"{field}: this API key works only in workspace "
                            f"{workspace.slug!r}", code="wrong_workspace", field=field)
         return workspace
-    candidates = workspaces_of(api_key).select_related("organization")
     if reference is not None:
-        try:
-            lookup: dict = {"id": uuid.UUID(reference)}
-        except ValueError:
-            lookup = {"slug": reference}
-        workspace = candidates.filter(**lookup).first()
+        workspace = api_key_workspace(api_key, reference)
         if workspace is None:
             raise ApiError(404, f"{field}: no workspace {reference!r} in this organization",
                            code="not_found", field=field)
         return workspace
-    found = list(candidates[:2])
+    found = api_key_workspaces(api_key, at_most=2)
     if len(found) == 1:
         return found[0]
     if not found:

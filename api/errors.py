@@ -2,8 +2,9 @@
 
 `install_error_handlers` maps every exception an API request can end in onto that shape: our
 own ApiError, the services' ValidationError / ExportsUnavailable / InvalidTransition /
-QueueUnavailable, ninja's validation and authentication errors, and anything unexpected (a 500
-that is logged, never a traceback or an HTML page).
+QueueUnavailable, a database that cannot be reached (503 with Retry-After, as for the queue),
+ninja's validation and authentication errors, and anything unexpected (a 500 that is logged,
+never a traceback or an HTML page).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -20,6 +22,7 @@ from pydantic import BaseModel
 
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
+from ops.database import RETRY_AFTER_SECONDS, connection_lost
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -133,6 +136,8 @@ def install_error_handlers(api: NinjaAPI, *, known_fields: dict[str, tuple],
     handle(QueueUnavailable, lambda request, exc: ApiError(
         503, exc.message, code="queue_unavailable",
         headers={"Retry-After": str(exc.retry_after)}))
+    api.add_exception_handler(OperationalError, database_error)
+    api.add_exception_handler(InterfaceError, database_error)
     handle(SchemaValidationError, lambda request, exc: from_schema_error(exc, known_fields))
     handle(AuthenticationError, lambda request, exc: unauthenticated())
     handle(RequestDataTooBig, lambda request, exc: too_large(_body_limit()))
@@ -155,6 +160,17 @@ def _from_http_error(request: HttpRequest, error: HttpError) -> ApiError:
     if isinstance(error.__cause__, RequestDataTooBig):
         return too_large(_body_limit())
     return ApiError(error.status_code, str(error), code="invalid_request")
+
+
+def database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database cannot be reached (down, failing over, restarting): 503, try again."""
+    if not connection_lost(exc):
+        return server_error(request, exc)
+    logger.warning("API request %s %s: database unreachable: %s", request.method, request.path,
+                   exc)
+    return error_response(ApiError(
+        503, "the database cannot be reached right now; try again in a minute",
+        code="database_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}))
 
 
 def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:

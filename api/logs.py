@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import HttpRequest
 from ninja import Body, Router
 
-from accounts.api_keys import workspaces_of
 from api.auth import key_auth, resolve_workspace
 from api.errors import not_found
 from api.schemas import InsertLogsRequest, InsertLogsResponse, LogObject
 from logs.ingestion import insert_custom_logs
 from logs.models import Log
+from logs.selectors import api_key_log
 
 router = Router(tags=["Logs"])
 
@@ -80,15 +78,7 @@ def log_object(log: Log) -> dict:
 @router.get("/logs/{logId}", response=LogObject, by_alias=True, auth=key_auth("logs.view"),
             summary="Get one log", openapi_extra={"x-scope": "logs.view"})
 def retrieve_log(request: HttpRequest, logId: str):  # noqa: N803 (the spec's name)
-    try:
-        wanted = uuid.UUID(logId)
-    except ValueError:
-        raise not_found("log") from None
-    log = (
-        Log.objects.select_related("workspace")
-        .filter(id=wanted, workspace__in=workspaces_of(request.auth))
-        .first()
-    )
+    log = api_key_log(api_key=request.auth, log_id=logId)
     if log is None:
         raise not_found("log")
     return log_object(log)

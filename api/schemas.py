@@ -2,7 +2,7 @@
 document from them.
 
 Requests: the schemas fix the shape of a body (an object, which keys); the values are checked
-where they are checked for the page too — logs.filters for filters, exports.services for the
+where they are checked for the page too — logs.filters for filters, exports.inputs for the
 rest — so both get the same words, naming the field. The filter and field documentation is
 generated from those modules' catalogues (FIELDS, KNOWN_FILTERS, SPEC_FILTERS).
 Responses: the ExportItem of the public spec plus our extras, built from an ExportJob.
@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from exports.audit import recent_events
+from exports.failures import plain_failure_reason
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
 from exports.models import ExportEvent, ExportJob
 from logs.filters import (
@@ -237,7 +238,8 @@ class ExportItem(Schema):
 
     @staticmethod
     def resolve_error(job: ExportJob) -> str | None:
-        return job.error or None
+        # The plain-words reason; the technical text stays in the admin and the logs.
+        return plain_failure_reason(job.error) if job.error else None
 
 
 class ExportEventItem(Schema):

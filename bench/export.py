@@ -6,7 +6,7 @@
 
 On PostgreSQL it makes sure a dedicated workspace (`bench-<rows>`) holds the rows (seeded once
 with ~1.4 KB of request/response JSON each, then reused), runs a full export job of those logs
-with every catalogue field through the real job code (services.export_job_run, filesystem storage
+with every catalogue field through the real job code (runtime.export_job_run, filesystem storage
 in a temporary folder), each run in a fresh process so its peak RSS is the export's alone, and
 times `psql \\copy (SELECT row_to_json(t) FROM (<the same query>) t) TO file` for the same rows in
 the same order. Each is repeated (after one untimed warm-up of each) and the medians printed, with
@@ -141,7 +141,7 @@ def run_job_here(job, *, rows: int) -> dict:
     """Runs a created job in this process, checks it wrote `rows` rows; its time and memory."""
     from django.utils import timezone
 
-    from exports import services
+    from exports import runtime
     from exports.models import ExportJob
 
     # export_job_start would enqueue it for a worker; this process is the worker here.
@@ -149,7 +149,7 @@ def run_job_here(job, *, rows: int) -> dict:
         status=ExportJob.Status.IN_PROGRESS, attempt=1, started_at=timezone.now()
     )
     started = time.perf_counter()
-    status = services.export_job_run(job_id=job.id, attempt=1)
+    status = runtime.export_job_run(job_id=job.id, attempt=1)
     elapsed = time.perf_counter() - started
     job.refresh_from_db()
     assert status == ExportJob.Status.SUCCESS, (status, job.error)

@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
-from exports import services
+from exports import inputs, services
 from exports.access import ExportsUnavailable
 from exports.audit import Actor
 from exports.errors import InvalidTransition, QueueUnavailable
@@ -109,16 +109,16 @@ class ExportJobAdminForm(forms.ModelForm):
             raise ValidationError(error.message_dict.get(name, error.messages)) from None
 
     def clean_requested_data(self):
-        return self._normalised("requested_data", services.normalise_requested_data)
+        return self._normalised("requested_data", inputs.normalise_requested_data)
 
     def clean_limit(self):
-        return self._normalised("limit", services.normalise_limit)
+        return self._normalised("limit", inputs.normalise_limit)
 
     def clean_offset(self):
-        return self._normalised("offset", services.normalise_offset)
+        return self._normalised("offset", inputs.normalise_offset)
 
     def clean_description(self):
-        return self._normalised("description", services.normalise_description)
+        return self._normalised("description", inputs.normalise_description)
 
 
 @admin.register(ExportJob)
@@ -180,11 +180,11 @@ class ExportJobAdmin(admin.ModelAdmin):
             messages.error(request, f"Not changed: {refusal.message}")
 
     def delete_model(self, request, obj: ExportJob) -> None:
-        services.export_job_delete(job=obj)
+        services.export_job_delete(job=obj, actor=Actor.for_admin(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for job in queryset:
-            services.export_job_delete(job=job)
+            services.export_job_delete(job=job, actor=Actor.for_admin(request))
 
     # --- List columns -----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """A failed export's reason in plain words for the page; the technical text stays in `error`.
 
-The worker stores what went wrong as it happened (`services.describe_failure`, RQ's timeout
+The worker stores what went wrong as it happened (`runtime.describe_failure`, RQ's timeout
 message); people on the page are told what it means for them and what to do. The admin shows
 the stored text unchanged.
 """
@@ -13,7 +13,7 @@ TRY_AGAIN = "Press Start Again; if it fails again, ask your admin."
 
 # (pattern on the stored error, plain reason). The first that matches wins.
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"JobTimeoutException|exceeded maximum timeout", re.I),
+    (re.compile(r"JobTimeoutException|exceeded maximum timeout|EXPORTS_JOB_TIMEOUT", re.I),
      "It took longer than one export may run. Export fewer logs (a shorter time range or a "
      "lower maximum)."),
     (re.compile(r"^Could not write the export file", re.I),

@@ -114,13 +114,5 @@ class ExportListFilterForm(forms.Form):
     def is_filtering(self) -> bool:
         return bool(self.values)
 
-    def apply(self, exports):
-        values = self.values
-        if values.get("q"):
-            exports = exports.filter(description__icontains=values["q"].strip())
-        if values.get("status"):
-            exports = exports.filter(status=values["status"])
-        return exports
-
     def query_string(self) -> str:
         return urlencode(sorted(self.values.items()))

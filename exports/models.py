@@ -107,6 +107,7 @@ class ExportEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         DOWNLOAD_LINK = "download_link", "Download link issued"
         DOWNLOADED = "downloaded", "File downloaded"
+        DELETED = "deleted", "Deleted"
 
     class Channel(models.TextChoices):
         PAGE = "page", "Exports page"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from exports import services
+from exports import inputs
 from exports.writer import write_export
 from logs.counting import bounded_count
 from logs.filters import export_slice_count, matching_logs, normalise_filters
@@ -57,10 +57,10 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
     values = {}
     for name, normalise, raw in (
         ("filters", normalise_filters, filters),
-        ("limit", services.normalise_limit, limit),
-        ("offset", services.normalise_offset, offset),
-        ("requested_data", services.normalise_requested_data, requested_data),
-        ("format", services.normalise_format, file_format),
+        ("limit", inputs.normalise_limit, limit),
+        ("offset", inputs.normalise_offset, offset),
+        ("requested_data", inputs.normalise_requested_data, requested_data),
+        ("format", inputs.normalise_format, file_format),
     ):
         try:
             values[name] = normalise(raw)

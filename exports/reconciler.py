@@ -1,6 +1,6 @@
 """Finds export attempts that died and starts them again, or gives up in plain words.
 
-Every running attempt holds a lease that its work horse renews (services.LeaseKeeper). Each RQ
+Every running attempt holds a lease that its work horse renews (runtime.LeaseKeeper). Each RQ
 worker runs `reconcile()` every EXPORTS_RECONCILE_SECONDS (exports.worker), and
 `manage.py exports_reconcile` runs it on demand. An attempt is dead when
 
@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from rq.job import Job, JobStatus
 
-from exports import services, storage
+from exports import runtime, services, storage
 from exports.models import ExportJob
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ BATCH = 500  # in-progress exports looked at per pass
 HORSE_KILLED = "Work-horse terminated unexpectedly"
 SIGNAL = re.compile(r"\(signal (\d+)\)")
 PARTIAL_NAME = re.compile(r"(?:^|/)(?P<job>[0-9a-f-]{36})-(?P<attempt>\d+)\.")
-TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
 
 @dataclass
@@ -114,21 +113,13 @@ def _discard(name: str) -> int:
 
 
 def _settle(job: ExportJob, reason: str, report: ReconcileReport) -> None:
-    runs = len(job.retries) + 1
-    dead_file = services.file_name_for(job)
-    if runs >= settings.EXPORTS_MAX_ATTEMPTS:
-        times = TIMES.get(runs, f"{runs} times")
-        message = (f"The worker running this export stopped {times}; the last time {reason}. "
-                   "Start the export again to retry.")
-        if services.export_job_give_up(job=job, reason=message):
-            logger.warning("export %s failed: %s", job.id, message)
-            report.failed.append(str(job.id))
-            report.partials_removed += _discard(dead_file)
-        return
-    retry_reason = f"Attempt {job.attempt} stopped: {reason}. Started again from the beginning."
-    if services.export_job_retry(job=job, reason=retry_reason):
-        logger.warning("export %s started again: %s", job.id, retry_reason)
+    dead_file = runtime.file_name_for(job)
+    outcome = services.export_job_replace_dead_attempt(job=job, reason=reason)
+    if outcome == "failed":
+        report.failed.append(str(job.id))
+    elif outcome == "retried":
         report.retried.append(str(job.id))
+    if outcome:
         report.partials_removed += _discard(dead_file)
 
 

@@ -14,11 +14,21 @@ from accounts.api_keys import workspaces_of
 from accounts.models import ApiKey, Workspace
 from exports.access import ensure_exports_available
 from exports.models import ExportJob
+from logs.counting import export_slice_size
+from logs.filters import matching_logs
+from logs.hourly_counts import time_range
 
 
-def workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:
-    """The workspace's exports, newest first."""
-    return ExportJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+def workspace_exports(*, workspace: Workspace, search: str = "",
+                      status: str = "") -> QuerySet[ExportJob]:
+    """The workspace's exports, newest first; those whose description holds `search` and
+    those in `status` when given."""
+    exports = ExportJob.objects.filter(workspace=workspace)
+    if search.strip():
+        exports = exports.filter(description__icontains=search.strip())
+    if status:
+        exports = exports.filter(status=status)
+    return exports.order_by("-created_at", "-id")
 
 
 def open_workspace_exports(*, workspace: Workspace) -> QuerySet[ExportJob]:
@@ -59,3 +69,12 @@ def api_key_export(*, api_key: ApiKey, export_id: str,
                                                        job.workspace.slug)):
         return None
     return job
+
+
+def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
+    # Counts no further than offset + limit: the cost grows with the export, not the workspace;
+    # a time range (with or without providers, models, status codes) is counted by whole
+    # hours, whatever the offset.
+    return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
+                             limit=limit, offset=offset,
+                             hourly=time_range(workspace_id=workspace_id, filters=filters))

@@ -1,20 +1,19 @@
 """Every change of an export's state happens here.
 
 Each transition is one conditional UPDATE on the current status, so two requests racing for the
-same job cannot both win; work for the worker is enqueued only after the commit, by id.
+same job cannot both win; work for the worker is enqueued only after the commit, by id. The
+values a transition takes are checked by exports.inputs; the worker's side of a run (threads,
+throttling, sinks) is exports.runtime, which calls the transitions here.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import timedelta
 from typing import Any
 
 import django_rq
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,106 +24,20 @@ from exports import storage
 from exports.access import ensure_exports_available
 from exports.audit import Action, Actor, record_export_event
 from exports.errors import ExportNotReady, InvalidTransition, QueueUnavailable, TooManyInProgress
-from exports.fields import ACCEPTED_NAMES, canonical_field_name, in_catalogue_order
-from exports.models import ExportJob
-from exports.writer import ExportStopped, write_export
-from logs.counting import export_slice_size
-from logs.filters import (
-    MAX_INTEGER,
-    matching_logs,
-    normalise_filters,
-    refuse_unstorable_text,
+from exports.inputs import (
+    normalise_description,
+    normalise_format,
+    normalise_limit,
+    normalise_offset,
+    normalise_requested_data,
 )
-from logs.hourly_counts import time_range
+from exports.models import ExportJob
+from exports.selectors import count_export_rows
+from logs.filters import normalise_filters
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
 
-PROGRESS_SAVE_INTERVAL = 0.25  # seconds: progress reaches the database at most 4 times a second
-
-
-# --- Validation ----------------------------------------------------------------------------
-
-def normalise_requested_data(raw: Any) -> list[str]:
-    if not isinstance(raw, list | tuple):
-        raise ValidationError({"requested_data": "must be a list of field names"})
-    if not raw:
-        raise ValidationError({"requested_data": "choose at least one field"})
-    names = []
-    for item in raw:
-        name = canonical_field_name(item) if isinstance(item, str) else None
-        if name is None:
-            raise ValidationError(
-                {"requested_data": f"{item!r} is not an exportable field; choose from "
-                                   f"{', '.join(ACCEPTED_NAMES)}"}
-            )
-        names.append(name)
-    return in_catalogue_order(names)
-
-
-def _whole_number(value: Any, *, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationError({field: "must be a whole number"})
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError({field: f"{value!r} is not a whole number"}) from None
-
-
-def normalise_limit(raw: Any) -> int:
-    cap = settings.EXPORTS_MAX_LOGS_PER_JOB
-    if raw is None or raw == "":
-        return cap
-    limit = _whole_number(raw, field="limit")
-    if limit < 1:
-        raise ValidationError({"limit": "must be at least 1"})
-    if limit > cap:
-        raise ValidationError({"limit": f"must be at most {cap:,} logs per export"})
-    return limit
-
-
-def normalise_offset(raw: Any) -> int:
-    if raw is None or raw == "":
-        return 0
-    offset = _whole_number(raw, field="offset")
-    if offset < 0:
-        raise ValidationError({"offset": "must be 0 or more"})
-    if offset > MAX_INTEGER:
-        raise ValidationError({"offset": f"must be at most {MAX_INTEGER:,}"})
-    return offset
-
-
-def normalise_format(raw: Any) -> str:
-    if raw in (None, ""):
-        return ExportJob.Format.JSONL
-    if raw not in ExportJob.Format.values:
-        raise ValidationError(
-            {"format": f"{raw!r} is not a supported format; use one of "
-                       f"{', '.join(ExportJob.Format.values)}"}
-        )
-    return raw
-
-
-def normalise_description(raw: Any) -> str:
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise ValidationError({"description": "must be text"})
-    if len(raw) > 500:
-        raise ValidationError({"description": "must be at most 500 characters"})
-    return refuse_unstorable_text(raw, field="description").strip()
-
-
-def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -> int:
-    # Counts no further than offset + limit: the cost grows with the export, not the workspace;
-    # a time range (with or without providers, models, status codes) is counted by whole
-    # hours, whatever the offset.
-    return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
-                             limit=limit, offset=offset,
-                             hourly=time_range(workspace_id=workspace_id, filters=filters))
-
-
-# --- Transitions -----------------------------------------------------------------------------
 
 def export_job_create(
     *,
@@ -169,6 +82,7 @@ def export_job_create(
 
 
 UNSET: Any = object()
+UPDATE_TRIES = 3  # a draft edited by several requests at once: count again, at most this often
 
 
 def export_job_update(
@@ -196,21 +110,31 @@ def export_job_update(
         changes["description"] = normalise_description(description)
     if file_format is not UNSET:
         changes["format"] = normalise_format(file_format)
-    merged = {
-        "filters": job.filters, "limit": job.limit, "offset": job.offset,
-        **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
-    }
-    changes["total_records"] = count_export_rows(workspace_id=job.workspace_id, **merged)
-    changes["last_updated_at"] = timezone.now()
-    updated = ExportJob.objects.filter(id=job.id, status=Status.DRAFT).update(**changes)
-    if not updated:
-        job.refresh_from_db(fields=["status"])
-        raise InvalidTransition(
-            f"only a draft export can be changed; this one is {job.get_status_display()}",
-            status=job.status,
-        )
-    job.refresh_from_db()
-    return job
+    # The total counts the slice as it is now, not as `job` was read: counted outside a
+    # transaction (SQLite's write lock), then saved only if no other change came in meanwhile
+    # (last_updated_at moves with every change); else counted again.
+    for _ in range(UPDATE_TRIES):
+        job.refresh_from_db()
+        if job.status != Status.DRAFT:
+            break
+        merged = {
+            "filters": job.filters, "limit": job.limit, "offset": job.offset,
+            **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
+        }
+        total = count_export_rows(workspace_id=job.workspace_id, **merged)
+        updated = ExportJob.objects.filter(
+            id=job.id, status=Status.DRAFT, last_updated_at=job.last_updated_at
+        ).update(**changes, total_records=total, last_updated_at=timezone.now())
+        if updated:
+            job.refresh_from_db()
+            return job
+    job.refresh_from_db(fields=["status"])
+    raise InvalidTransition(
+        f"only a draft export can be changed; this one is {job.get_status_display()}"
+        if job.status != Status.DRAFT else "this export is being changed by another request; "
+        "try again",
+        status=job.status,
+    )
 
 
 def export_queue():
@@ -353,13 +277,28 @@ def export_job_cancel(*, job: ExportJob, actor: Actor | None = None) -> ExportJo
     return job
 
 
-def export_job_delete(*, job: ExportJob) -> None:
-    """Remove an export and its file; a worker still writing it stops at its next checkpoint."""
-    file_name = job.file_name
-    ExportJob.objects.filter(id=job.id).delete()
-    if file_name:
-        # After the row is gone, so a failed file delete never leaves an export without its file.
-        transaction.on_commit(lambda: storage.delete_file(file_name))
+def export_job_delete(*, job: ExportJob, actor: Actor | None = None) -> None:
+    """Remove an export and its file, recorded in the audit trail.
+
+    The row is read again under a lock, so the file removed is the one the export has now (a
+    run that finished after `job` was read leaves no orphan). An export in progress is
+    cancelled first; its worker stops at its next checkpoint. The file goes after the commit,
+    so a failed file delete never leaves an export without its file.
+    """
+    with transaction.atomic():
+        current = ExportJob.objects.select_for_update().filter(id=job.id).first()
+        if current is None:
+            return
+        if current.status == Status.IN_PROGRESS:
+            export_job_cancel(job=current, actor=actor)
+        deleted, _ = ExportJob.objects.filter(id=current.id, status=current.status).delete()
+        if not deleted:  # cannot happen under the lock; never delete on a guess
+            raise InvalidTransition("this export changed meanwhile; try again",
+                                    status=current.status)
+        record_export_event(job=current, action=Action.DELETED, actor=actor)
+        if current.file_name:
+            file_name = current.file_name
+            transaction.on_commit(lambda: storage.delete_file(file_name))
 
 
 def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
@@ -412,162 +351,50 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
         finished_at=now, last_updated_at=now,
     ))
 
-
-# --- The run, called by the RQ task ----------------------------------------------------------
-
-class ProgressCheckpoint:
-    """Saves rows_written a few times a second and stops the run once it is no longer wanted."""
-
-    def __init__(self, *, job_id, attempt: int):
-        self.job_id = job_id
-        self.attempt = attempt
-        self.last_saved = 0.0
-        self.started = time.monotonic()
-        self.max_rate = settings.EXPORTS_MAX_ROWS_PER_SECOND
-        self.lease: LeaseKeeper | None = None
-
-    def save(self, rows: int) -> None:
-        self.last_saved = time.monotonic()
-        still_running = ExportJob.objects.filter(
-            id=self.job_id, status=Status.IN_PROGRESS, attempt=self.attempt
-        ).update(rows_written=rows, last_updated_at=timezone.now())
-        if not still_running:
-            raise ExportStopped()
-
-    def __call__(self, rows: int) -> None:
-        if self.lease is not None and self.lease.lost:
-            raise ExportStopped()
-        if self.max_rate:
-            ahead = rows / self.max_rate - (time.monotonic() - self.started)
-            if ahead > 0:
-                time.sleep(ahead)
-        if time.monotonic() - self.last_saved >= PROGRESS_SAVE_INTERVAL:
-            self.save(rows)
-
-
-class LeaseKeeper:
-    """Renews the attempt's lease from a thread of its own while the attempt works.
-
-    Independent of row progress on purpose: a first row that takes minutes to come back from
-    the database is slow, not dead. Only a process that stops altogether (killed, out of
-    memory, its machine gone) lets the lease pass.
-    """
-
-    def __init__(self, *, job_id, attempt: int):
-        self.job_id = job_id
-        self.attempt = attempt
-        self.lost = False  # the attempt was cancelled, finished or replaced meanwhile
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="export-lease", daemon=True)
-
-    def renew(self) -> None:
-        renewed = ExportJob.objects.filter(
-            id=self.job_id, status=Status.IN_PROGRESS, attempt=self.attempt
-        ).update(lease_expires_at=lease_until())
-        if not renewed:
-            self.lost = True
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self.stopping.wait(settings.EXPORTS_LEASE_RENEW_SECONDS):
-                try:
-                    self.renew()
-                except Exception:  # a database hiccup: the next renewal may get through
-                    logger.exception("export %s: could not renew the lease", self.job_id)
-                if self.lost:
-                    return
-        finally:
-            connection.close()  # this thread's own connection
-
-    def __enter__(self) -> LeaseKeeper:
-        self.renew()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stopping.set()
-        self.thread.join()
-
-
-def file_name_for(job: ExportJob) -> str:
-    return f"{job.workspace_id}/{job.id}-{job.attempt}.{job.format}"
-
-
-def export_job_run(*, job_id, attempt: int) -> str:
-    """Write the export's file and mark it success; returns the final status."""
-    job = ExportJob.objects.select_related("workspace").filter(id=job_id).first()
-    if job is None:
-        logger.info("export %s was deleted before a worker took it up", job_id)
-        return "deleted"
-    if job.status != Status.IN_PROGRESS or job.attempt != attempt:
-        logger.info("export %s attempt %s no longer wanted (%s)", job_id, attempt, job.status)
-        return job.status
-    with LeaseKeeper(job_id=job.id, attempt=attempt) as lease:
-        if lease.lost:
-            return Status.STOPPED
-        checkpoint = ProgressCheckpoint(job_id=job.id, attempt=attempt)
-        checkpoint.lease = lease
-        return _write_attempt(job=job, attempt=attempt, checkpoint=checkpoint)
-
-
-def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoint) -> str:
-    job_id = job.id
-    name = file_name_for(job)
-    try:
-        sink = storage.open_sink(name, file_format=job.format)
-    except Exception as error:
-        export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
-        raise
-    try:
-        result = write_export(
-            workspace_id=job.workspace_id,
-            filters=job.filters,
-            field_names=job.requested_data,
-            limit=job.limit,
-            offset=job.offset,
-            file_format=job.format,
-            sink=sink,
-            checkpoint=checkpoint,
-        )
-        # A last look before the file becomes visible: a cancel may have come in meanwhile.
-        checkpoint.save(result.rows)
-        sink.commit()
-    except ExportStopped:
-        sink.abort()
-        logger.info("export %s attempt %s stopped", job_id, attempt)
-        return Status.STOPPED
-    except Exception as error:
-        sink.abort()
-        export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
-        raise
+def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
+                       sha256: str) -> bool:
+    """In progress → success with the attempt's file; False when the run was cancelled or
+    replaced meanwhile (the file is then not the export's)."""
     now = timezone.now()
-    current_run = ExportJob.objects.filter(id=job.id, status=Status.IN_PROGRESS, attempt=attempt)
-    finished = current_run.update(
+    return bool(ExportJob.objects.filter(
+        id=job_id, status=Status.IN_PROGRESS, attempt=attempt
+    ).update(
         status=Status.SUCCESS,
         lease_expires_at=None,
-        rows_written=result.rows,
-        total_records=result.rows,
-        file_name=name,
-        file_size=sink.bytes_written,
-        sha256=sink.sha256,
+        rows_written=rows,
+        total_records=rows,
+        file_name=file_name,
+        file_size=file_size,
+        sha256=sha256,
         finished_at=now,
         last_updated_at=now,
         expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
-    )
-    if not finished:
-        # Cancelled between the last checkpoint and now: the file is not the job's.
-        storage.delete_file(name)
-        return Status.STOPPED
-    return Status.SUCCESS
+    ))
 
 
-def describe_failure(error: BaseException) -> str:
-    if isinstance(error, OSError):
-        return f"Could not write the export file: {error.strerror or error}"
-    return f"The export failed on an unexpected error: {error or type(error).__name__}"
+TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
+
+def export_job_replace_dead_attempt(*, job: ExportJob, reason: str) -> str | None:
+    """A new attempt for one that died, or Failure after EXPORTS_MAX_ATTEMPTS runs.
+
+    `reason` finishes "the last time …". Returns "retried" or "failed", or None when another
+    process settled the attempt first (the same guards as export_job_retry / _give_up).
+    """
+    runs = len(job.retries) + 1
+    if runs >= settings.EXPORTS_MAX_ATTEMPTS:
+        times = TIMES.get(runs, f"{runs} times")
+        message = (f"The worker running this export stopped {times}; the last time {reason}. "
+                   "Start the export again to retry.")
+        if export_job_give_up(job=job, reason=message):
+            logger.warning("export %s failed: %s", job.id, message)
+            return "failed"
+        return None
+    retry_reason = f"Attempt {job.attempt} stopped: {reason}. Started again from the beginning."
+    if export_job_retry(job=job, reason=retry_reason):
+        logger.warning("export %s started again: %s", job.id, retry_reason)
+        return "retried"
+    return None
 
 def export_job_download_url(*, job: ExportJob, actor: Actor | None = None) -> str:
     """A fresh signed link to the file, recorded as issued to the actor (and, for files served

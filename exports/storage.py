@@ -7,6 +7,7 @@ a multipart upload completed on S3. An aborted sink leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
@@ -82,8 +83,11 @@ class FileSystemSink:
         os.replace(self.temp_path, self.final_path)
 
     def abort(self) -> None:
-        self.file.close()
-        if os.path.exists(self.temp_path):
+        # Closing flushes the buffer, which fails again on a full disk; the bytes were to be
+        # thrown away anyway, and the file is closed all the same.
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp_path)
 
 

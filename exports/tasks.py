@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from exports import services
+from exports import runtime, services
+from ops.database import connection_lost
 
 logger = logging.getLogger(__name__)
 
-# What RQ reports when the job itself could not record its end, in words for the export list.
-# (A work horse that is killed outright never gets here: RQ calls no callback for it. The lease
-# and exports.reconciler deal with that.)
-FAILURE_REASONS = {
-    "JobTimeoutException": "The export took longer than the worker's time limit "
-                           "(EXPORTS_JOB_TIMEOUT) and was stopped.",
-}
+# (A work horse that is killed outright never reaches the failure callback: RQ calls none for
+# it. The lease and exports.reconciler deal with that.)
 # Found by RQ's registry cleanup when a whole worker died: the reconciler starts the export
 # again (or fails it after EXPORTS_MAX_ATTEMPTS), so the callback leaves the export alone.
 LEFT_TO_THE_RECONCILER = {"AbandonedJobError"}
 
 
 def run_export(job_id: str, attempt: int) -> str:
-    return services.export_job_run(job_id=job_id, attempt=attempt)
+    return runtime.export_job_run(job_id=job_id, attempt=attempt)
 
 
 def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> None:
@@ -32,9 +28,9 @@ def on_export_job_failure(job, connection, exc_type, exc_value, traceback) -> No
     """
     job_id, attempt = job.args
     name = exc_type.__name__ if exc_type else "UnknownError"
-    if name in LEFT_TO_THE_RECONCILER:
+    if name in LEFT_TO_THE_RECONCILER or connection_lost(exc_value):
         logger.warning("export %s attempt %s abandoned by its worker", job_id, attempt)
         return
-    reason = FAILURE_REASONS.get(name) or f"The export failed on an unexpected error: {exc_value}"
+    reason = runtime.describe_failure(exc_value if exc_value is not None else RuntimeError(name))
     if services.export_job_fail(job_id=job_id, attempt=attempt, reason=reason):
         logger.warning("export %s attempt %s failed: %s", job_id, attempt, reason)

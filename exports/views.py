@@ -42,8 +42,11 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
     if workspace is None:
         return context
     list_filter = ExportListFilterForm(query or {})
+    values = list_filter.values
     every_export = selectors.workspace_exports(workspace=workspace)
-    exports = list_filter.apply(every_export.select_related("created_by", "created_by_api_key"))
+    exports = selectors.workspace_exports(
+        workspace=workspace, search=values.get("q", ""), status=values.get("status", "")
+    ).select_related("created_by", "created_by_api_key")
     page = Paginator(exports, PAGE_SIZE).get_page((query or {}).get("page"))
     context.update(
         page=page,
@@ -235,7 +238,7 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
 def export_delete(request: HttpRequest, export_id) -> HttpResponse:
     job = user_export(request, export_id)
     note = f"{_spoken_name(job)}: deleted."
-    services.export_job_delete(job=job)
+    services.export_job_delete(job=job, actor=Actor.for_page(request))
     if request.htmx:
         # The row goes; the live region says so, since focus was on a button that is gone.
         return HttpResponse(f'<span hx-swap-oob="innerHTML:#live-status">{escape(note)}</span>')

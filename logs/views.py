@@ -21,6 +21,7 @@ from logs.keyset import BadPosition, KeysetPage, keyset_page, parse_position
 from logs.model_names import workspace_model_names
 from logs.models import Log
 from logs.replica import read_database
+from logs.selectors import user_log
 
 PAGE_SIZE = 50
 PAGING_KEYS = ("page", "before", "after")  # "page": links from before keyset pages
@@ -84,11 +85,7 @@ def _keyset_page(logs, request: HttpRequest) -> tuple[KeysetPage, str]:
 @require_GET
 @login_required
 def log_detail(request: HttpRequest, log_id) -> HttpResponse:
-    log = (
-        Log.objects.select_related("workspace")
-        .filter(id=log_id, workspace__memberships__user=request.user)
-        .first()
-    )
+    log = user_log(user=request.user, log_id=log_id)
     if log is None:
         raise Http404("No such log.")
     context = shell_context(request, current_workspace(request))

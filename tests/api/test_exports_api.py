@@ -188,3 +188,22 @@ def test_gates_of_the_page_apply_with_the_same_message(api, seeded, settings):
     error = assert_error(api.post("/v1/logs/exports", {"requested_data": ["id"]}), 403)
     assert error["message"] == DATA_SERVICE_REQUIRED
     assert ExportJob.objects.count() == 1
+
+
+def test_a_failed_export_answers_the_plain_reason_not_the_technical_text(api, seeded):
+    """No internals on the wire: the database's own words stay in the admin and the logs."""
+    export_id = create(api)["id"]
+    job = ExportJob.objects.get(id=export_id)
+    services.export_job_start(job=job)
+    technical = ('The export failed on an unexpected error: connection to server at '
+                 '"10.0.3.7", port 5432 failed: FATAL: password authentication failed for '
+                 'user "exports_rw"')
+    assert services.export_job_fail(job_id=job.id, attempt=1, reason=technical)
+    item = api.get(f"/v1/logs/exports/{export_id}").json()
+    assert item["status"] == "failed"
+    assert item["error"] == "The logs could not be read from the database. Press Start Again; " \
+                            "if it fails again, ask your admin."
+    listed = api.get("/v1/logs/exports").json()["data"]
+    assert [entry["error"] for entry in listed if entry["id"] == export_id] == [item["error"]]
+    job.refresh_from_db()
+    assert job.error == technical  # kept as it was for the admin

@@ -91,3 +91,20 @@ def test_the_trail_outlives_a_deleted_export(client, user, seeded):
     )
     services.export_job_delete(job=job)
     assert trail(job.id) == [(Action.CREATED, "ada", "page", ADDRESS)]
+
+
+def test_delete_is_recorded_with_who_when_and_from_where(client, user, seeded):
+    from exports import services
+    from exports.audit import Actor
+
+    client.force_login(user)
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    response = client.post(f"/exports/{job.id}/delete/", REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 302
+    assert not ExportJob.objects.filter(id=job.id).exists()
+    assert trail(job.id) == [(Action.DELETED, "ada", "page", ADDRESS)]
+
+    other = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    services.export_job_delete(job=other, actor=Actor(channel="admin", user=user,
+                                                      ip_address=ADDRESS))
+    assert trail(other.id) == [(Action.DELETED, "ada", "admin", ADDRESS)]

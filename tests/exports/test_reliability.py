@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from exports import services
+from exports import runtime, services
+from exports.failures import plain_failure_reason
 from exports.models import ExportJob
 from logs.seeding import seed_logs
 from tests.conftest import ROOT, _database_url, process_alive, wait_for
@@ -196,10 +197,104 @@ def test_the_reconciler_sweeps_partial_files_of_attempts_no_longer_running(
     job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
     services.export_job_start(job=job)
     job.refresh_from_db()
-    running = storage.open_sink(services.file_name_for(job), file_format=job.format)
+    running = storage.open_sink(runtime.file_name_for(job), file_format=job.format)
     running.write(b"{}\n")
     settings.EXPORTS_LEASE_SECONDS = 0  # every partial file counts as old
     assert reconcile().partials_removed == 0  # its attempt is in progress (and queued)
     services.export_job_cancel(job=job)  # …then its worker died before seeing the cancel
     assert reconcile().partials_removed == 1
+    assert partial_files(export_storage_dir) == []
+
+
+def test_deleting_an_export_while_a_worker_writes_it_leaves_no_file(
+    logs_3000, rq_workers, export_storage_dir
+):
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    worker = rq_workers.start(burst=True, EXPORTS_MAX_ROWS_PER_SECOND="300")  # 10 s of work
+    mid_export(job, rows=600)
+    services.export_job_delete(job=job)
+    rq_workers.output(worker, timeout=60)
+    assert not ExportJob.objects.filter(id=job.id).exists()
+    assert [path for path in export_storage_dir.rglob("*") if path.is_file()] == []
+
+
+def test_a_job_timeout_in_the_work_horse_fails_with_its_own_message(
+    logs_3000, rq_workers, export_storage_dir, settings
+):
+    """RQ raises JobTimeoutException inside the run (SIGALRM in the horse): it is a timeout,
+    not "an unexpected error", and the partial file goes."""
+    settings.RQ_QUEUES[settings.EXPORTS_QUEUE]["DEFAULT_TIMEOUT"] = 2  # the enqueue sets it
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    rq_workers.run_burst(EXPORTS_MAX_ROWS_PER_SECOND="300")  # 10 s of work
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.error.startswith("The export took longer than the worker's time limit"), job.error
+    assert plain_failure_reason(job.error).startswith("It took longer than one export may run")
+    assert partial_files(export_storage_dir) == []
+
+
+@pytest.fixture
+def small_export_disk(export_storage_dir):
+    """The export folder on a 64 KiB tmpfs, so that writing an export fills the disk."""
+    export_storage_dir.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(  # noqa: S603,S607
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(export_storage_dir)],
+        capture_output=True, text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {mounted.stderr.strip()}")
+    yield export_storage_dir
+    subprocess.run(["umount", str(export_storage_dir)], check=True)  # noqa: S603,S607
+
+
+def test_a_full_disk_fails_the_export_in_plain_words_and_leaves_no_partial_file(
+    logs_3000, rq_workers, small_export_disk
+):
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    rq_workers.run_burst()
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.error.startswith("Could not write the export file: No space left"), job.error
+    assert plain_failure_reason(job.error).startswith("The file could not be saved")
+    assert partial_files(small_export_disk) == []
+
+
+def test_a_dropped_database_connection_during_the_copy_is_retried_like_a_dead_attempt(
+    logs_3000, rq_workers, export_storage_dir
+):
+    """A DBA, a failover or a proxy restart ends only the COPY's backend: transient."""
+    from django.db import connection, transaction
+
+    from logs.models import Log
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY stream and pg_terminate_backend are PostgreSQL's")
+    # From the first log: an offset is sought before the COPY, which the lock would hold up.
+    job = services.export_job_create(workspace=logs_3000, filters={}, requested_data=FIELDS,
+                                     limit=2900)
+    services.export_job_start(job=job)
+
+    def copy_backend():
+        # Waiting for the lock below: still in the COPY, whatever the socket buffers hold.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # fresh within the transaction
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND state = 'active' AND wait_event_type = 'Lock'"
+                           " AND query LIKE 'COPY (%%'")
+            return [pid for (pid,) in cursor.fetchall()]
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {Log._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        rq_workers.start(burst=True)
+        [backend] = wait_for(copy_backend, message="no COPY waiting for the logs")
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    finished(job)
+    assert job.status == Status.SUCCESS, job.error
+    assert job.attempt == 2 and job.rows_written == 2900
+    [retry] = job.retries
+    assert "database connection was lost" in retry["reason"], retry
+    assert job.sha256 == file_digest(export_storage_dir, job)
     assert partial_files(export_storage_dir) == []

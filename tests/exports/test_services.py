@@ -11,8 +11,9 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
-from exports import services
+from exports import runtime, services
 from exports.access import ExportsUnavailable
+from exports.audit import Actor
 from exports.errors import ExportNotReady, InvalidTransition
 from exports.models import ExportJob
 
@@ -262,7 +263,7 @@ def test_a_job_deleted_before_the_worker_runs_it_is_skipped(seeded):
     job = create(seeded)
     job_id = job.id
     job.delete()
-    assert services.export_job_run(job_id=job_id, attempt=1) == "deleted"
+    assert runtime.export_job_run(job_id=job_id, attempt=1) == "deleted"
 
 
 def test_deleting_an_export_deletes_its_file(
@@ -285,3 +286,50 @@ def test_deleting_an_export_deletes_its_file(
 
     assert not ExportJob.objects.filter(id=job.id).exists()
     assert not (export_storage_dir / job.file_name).exists()
+
+
+def test_delete_removes_the_file_of_a_run_that_finished_after_the_job_was_read(
+    seeded, export_storage_dir, django_capture_on_commit_callbacks
+):
+    """The page read the export while it ran (no file yet); the run finished before the delete."""
+    from exports import storage
+
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    stale = ExportJob.objects.get(id=job.id)
+    name = f"{seeded.id}/{job.id}-1.jsonl"
+    storage.export_storage().save(name, ContentFile(b"{}\n"))
+    ExportJob.objects.filter(id=job.id).update(status=ExportJob.Status.SUCCESS, file_name=name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.export_job_delete(job=stale)
+
+    assert not ExportJob.objects.filter(id=job.id).exists()
+    assert not (export_storage_dir / name).exists()
+
+
+def test_delete_of_an_export_in_progress_cancels_it_first(
+    seeded, export_queue, django_capture_on_commit_callbacks
+):
+    from exports.models import ExportEvent
+
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.export_job_start(job=job)
+    actor = Actor(channel="api", ip_address="192.0.2.1", on_behalf_of="script")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.export_job_delete(job=job, actor=actor)
+    assert not ExportJob.objects.filter(id=job.id).exists()
+    actions = list(ExportEvent.objects.filter(export_id=job.id).order_by("at", "id")
+                   .values_list("action", flat=True))
+    assert actions == ["cancelled", "deleted"]
+
+
+def test_update_counts_the_total_from_the_export_as_it_is_now(seeded):
+    """Two edits of one draft: the second, from an object read before the first, changes only
+    the description, and the total still follows the first edit's limit and offset."""
+    job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
+    read_earlier = ExportJob.objects.get(id=job.id)
+    services.export_job_update(job=job, limit=40, offset=290)
+    updated = services.export_job_update(job=read_earlier, description="renamed")
+    assert (updated.limit, updated.offset, updated.description) == (40, 290, "renamed")
+    assert updated.total_records == 10  # 300 logs, from the 291st: 10

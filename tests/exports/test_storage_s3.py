@@ -22,7 +22,7 @@ import requests
 from botocore.config import Config
 from django.utils import timezone
 
-from exports import services, storage
+from exports import runtime, services, storage
 from exports.fields import ALL_FIELD_NAMES
 from exports.models import ExportJob
 from exports.writer import write_export
@@ -158,7 +158,7 @@ def big_workspace(workspace):
 def _run_in_process(job: ExportJob) -> ExportJob:
     # The job as a worker runs it, minus the queue: start's enqueue goes to a test queue.
     ExportJob.objects.filter(id=job.id).update(status=ExportJob.Status.IN_PROGRESS, attempt=1)
-    services.export_job_run(job_id=job.id, attempt=1)
+    runtime.export_job_run(job_id=job.id, attempt=1)
     job.refresh_from_db()
     return job
 
@@ -283,7 +283,7 @@ def test_the_reconciler_aborts_the_uploads_that_dead_attempts_left(seeded, s3_st
     job = start(services.export_job_create(workspace=seeded, filters={}, requested_data=["id"]))
     job.refresh_from_db()
     # What a work horse killed mid-upload leaves: an upload begun, a part sent, never completed.
-    sink = storage.open_sink(services.file_name_for(job), file_format=job.format)
+    sink = storage.open_sink(runtime.file_name_for(job), file_format=job.format)
     sink.write(b"x" * PART_SIZE)
     assert len(_incomplete_uploads(client, prefix)) == 1
     export_queue.empty()
@@ -295,7 +295,7 @@ def test_the_reconciler_aborts_the_uploads_that_dead_attempts_left(seeded, s3_st
 
     # An attempt that died and was then cancelled: found by the sweep once older than a lease.
     job.refresh_from_db()
-    storage.open_sink(services.file_name_for(job), file_format=job.format).write(b"y")
+    storage.open_sink(runtime.file_name_for(job), file_format=job.format).write(b"y")
     services.export_job_cancel(job=job)
     assert reconcile().partials_removed == 0  # younger than a lease: could still be running
     settings.EXPORTS_LEASE_SECONDS = 0

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from exports import services
+from exports import runtime, services
 from exports.models import ExportJob
 
 
@@ -16,7 +16,7 @@ from exports.models import ExportJob
 def test_progress_is_saved_at_most_four_times_a_second(seeded):
     job = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
     ExportJob.objects.filter(id=job.id).update(status=ExportJob.Status.IN_PROGRESS, attempt=1)
-    checkpoint = services.ProgressCheckpoint(job_id=job.id, attempt=1)
+    checkpoint = runtime.ProgressCheckpoint(job_id=job.id, attempt=1)
     rows, started = 0, time.monotonic()
     with CaptureQueriesContext(connection) as queries:
         while time.monotonic() - started < 1.2:

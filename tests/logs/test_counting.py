@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from exports import services
+from exports import selectors
 from logs.counting import bounded_count, export_slice_size
 from logs.models import Log
 
@@ -50,7 +50,7 @@ def test_an_exports_size_is_exact_whatever_the_bound(workspace, limit, offset, e
     make_logs(workspace, 12)
     logs = Log.objects.filter(workspace=workspace)
     assert export_slice_size(logs, limit=limit, offset=offset) == expected
-    assert services.count_export_rows(workspace_id=workspace.id, filters={}, limit=limit,
+    assert selectors.count_export_rows(workspace_id=workspace.id, filters={}, limit=limit,
                                       offset=offset) == expected
 
 

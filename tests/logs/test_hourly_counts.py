@@ -19,7 +19,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Workspace
-from exports import services
+from exports import selectors
 from logs.bulk import bulk_insert_logs
 from logs.counting import export_slice_size
 from logs.filters import matching_logs, normalise_filters
@@ -226,7 +226,7 @@ def test_only_a_time_filter_is_counted_by_hours_and_the_slice_is_the_same(worksp
     assert list(seek_slice(logs, offset=20, limit=9, hourly=hourly)) == list(logs[20:29])
     # An export's count takes this path: the hourly counts, no count of offset + limit rows.
     with CaptureQueriesContext(connection) as queries:
-        assert services.count_export_rows(workspace_id=workspace.id, filters=filters, limit=5,
+        assert selectors.count_export_rows(workspace_id=workspace.id, filters=filters, limit=5,
                                           offset=40) == 5
     sqls = " ".join(query["sql"] for query in queries)
     assert "logs_loghourlycount" in sqls and "LIMIT 45" not in sqls

@@ -23,7 +23,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from exports import services
+from exports import selectors
 from logs.filters import matching_logs, normalise_filters
 from logs.hourly_counts import time_range
 from logs.keyset import seek_slice
@@ -126,7 +126,7 @@ def test_export_counts_and_the_preview_use_indexes(client, user, big_workspace):
     month = {"created_at": {"gte": (timezone.now() - timedelta(days=31)).isoformat()}}
     for name, (filters, index) in cases.items():
         with CaptureQueriesContext(connection) as queries:
-            services.count_export_rows(workspace_id=big_workspace.id,
+            selectors.count_export_rows(workspace_id=big_workspace.id,
                                        filters={**month, **filters}, limit=1_000, offset=0)
         sqls = log_queries(queries)  # a time-only filter: the edge hours of the hourly counts
         assert sqls, name
@@ -192,7 +192,7 @@ def test_a_deep_offset_with_facet_filters_reads_about_an_hours_entries(big_works
     offset = matches - 40
     assert offset > 1_000, matches
     with CaptureQueriesContext(connection) as queries:
-        size = services.count_export_rows(workspace_id=big_workspace.id, filters=filters,
+        size = selectors.count_export_rows(workspace_id=big_workspace.id, filters=filters,
                                           limit=1_000, offset=offset)
         hourly = time_range(workspace_id=big_workspace.id, filters=filters)
         page = list(seek_slice(matching, offset=offset, limit=25, hourly=hourly)
