@@ -305,35 +305,54 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     return redirect(request.build_absolute_uri(url))
 
 
+def _link_gone(request: HttpRequest, reason: str, *, job_id: str = "",
+               status: int = 410) -> HttpResponse:
+    """What a download link that leads to no file says instead, in plain words: the reason
+    (link_expired, link_invalid, file_gone) picks the words in the template."""
+    context = {
+        "reason": reason, "job_id": job_id,
+        "link_minutes": max(1, settings.EXPORTS_DOWNLOAD_URL_TTL // 60),
+        "retention_days": settings.EXPORTS_FILE_RETENTION_DAYS,
+    }
+    response = render(request, "exports/link_gone.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _open_file(name: str):
+    """The stored file, or None when it is not there (an operator or the purge removed it)."""
+    if not storage.serves_files_itself():
+        return name if storage.export_storage().exists(name) else None
+    try:
+        return storage.export_storage().open(name, "rb")
+    except FileNotFoundError:
+        return None
+
+
 @require_GET
 def export_file(request: HttpRequest, token: str) -> HttpResponse:
     """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
     fetch goes into the audit trail under the user or key the link was issued to."""
-    signed = storage.unsign_download(token)
+    try:
+        signed = storage.unsign_download(token)
+    except storage.DownloadLinkExpired as expired:
+        return _link_gone(request, "link_expired", job_id=expired.job_id)
     if signed is None:
-        raise Http404("This download link is invalid or has expired; ask for a new one.")
+        return _link_gone(request, "link_invalid", status=404)
     job_id, attempt, issued_to = signed
-    job = (
-        ExportJob.objects.select_related("workspace")
-        .filter(id=job_id, attempt=attempt, status=ExportJob.Status.SUCCESS)
-        .first()
-    )
-    if job is None or not job.file_name:
-        raise Http404("This export has no file to download.")
+    job = selectors.linked_export(job_id=job_id, attempt=attempt)
+    opened = None if job is None or job.file_expired else _open_file(job.file_name)
+    if opened is None:
+        return _link_gone(request, "file_gone", job_id=job_id)
     record_export_event(job=job, action=Action.DOWNLOADED,
                         actor=Actor.for_signed_link(request, issued_to))
     if not storage.serves_files_itself():
         # S3: recorded here, then fetched from S3 itself through its own short-lived link.
         response = redirect(storage.presigned_url(
             name=job.file_name, download_name=job.download_name(), file_format=job.format))
-        response["Cache-Control"] = "private, no-store"
-        return response
-    response = FileResponse(
-        storage.export_storage().open(job.file_name, "rb"),
-        as_attachment=True,
-        filename=job.download_name(),
-        content_type=storage.CONTENT_TYPES[job.format],
-    )
+    else:
+        response = FileResponse(opened, as_attachment=True, filename=job.download_name(),
+                                content_type=storage.CONTENT_TYPES[job.format])
     response["Cache-Control"] = "private, no-store"
     return response
 
