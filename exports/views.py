@@ -43,7 +43,8 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
         return context
     list_filter = ExportListFilterForm(query or {})
     every_export = selectors.workspace_exports(workspace=workspace)
-    exports = list_filter.apply(every_export.select_related("created_by", "created_by_api_key"))
+    exports = list_filter.apply(every_export.select_related(
+        "created_by", "created_by_api_key", "workspace__organization"))
     page = Paginator(exports, PAGE_SIZE).get_page((query or {}).get("page"))
     context.update(
         page=page,
@@ -246,8 +247,13 @@ def export_delete(request: HttpRequest, export_id) -> HttpResponse:
 @require_GET
 @login_required
 def export_row(request: HttpRequest, export_id) -> HttpResponse:
-    """The row an in-progress export polls; 286 once it has finished, which ends the polling."""
-    job = user_export(request, export_id)
+    """The row an in-progress export polls; 286 once it has finished, which ends the polling,
+    and an empty 286 once it is gone (deleted meanwhile), which also removes the row."""
+    job = selectors.user_export(user=request.user, export_id=export_id)
+    if job is None and request.htmx:
+        return HttpResponse(status=HTMX_STOP_POLLING)
+    if job is None:
+        raise Http404("No such export.")
     if not request.htmx:
         return redirect(f"{reverse('exports:index')}#export-{job.id}")
     running = job.status == ExportJob.Status.IN_PROGRESS
