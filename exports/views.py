@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import current_workspace, shell_context
 from exports import selectors, services, storage
@@ -224,7 +225,13 @@ def _announcement(job: ExportJob) -> str:
 @login_required
 def export_detail(request: HttpRequest, export_id) -> HttpResponse:
     """Everything about one export: what it holds, how its runs went, and its actions."""
-    job = user_export(request, export_id)
+    job = selectors.user_export(user=request.user, export_id=export_id)
+    if job is None and request.htmx:
+        # The page was polling an export deleted meanwhile: to the list, saying why.
+        messages.info(request, "That export no longer exists.")
+        return HttpResponseClientRedirect(reverse("exports:index"))
+    if job is None:
+        raise Http404("No such export.")
     context = shell_context(request, job.workspace)
     context.update(active_nav="exports", job=job, events=recent_events(job),
                    unavailable_reason=exports_unavailable_reason(job.workspace.organization))

@@ -620,3 +620,13 @@ def test_retry_times_show_as_the_other_times(member_client, workspace):
     assert ('<time datetime="2026-01-02T03:04:05.123456+00:00">2026-01-02 03:04:05 UTC</time>'
             in html)
     assert ">2026-01-02T03" not in html
+
+
+def test_a_detail_page_polling_an_export_deleted_meanwhile_goes_to_the_list(member_client,
+                                                                          workspace):
+    job = in_state(new_job(workspace), Status.IN_PROGRESS)
+    ExportJob.objects.filter(id=job.id).delete()
+    response = member_client.get(f"/exports/{job.id}/", **HTMX)
+    assert response.status_code == 200 and response["HX-Redirect"] == "/"
+    assert "That export no longer exists." in member_client.get("/").content.decode()
+    assert member_client.get(f"/exports/{job.id}/").status_code == 404
