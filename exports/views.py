@@ -332,16 +332,6 @@ def _link_gone(request: HttpRequest, reason: str, *, job_id: str = "",
     return response
 
 
-def _open_file(name: str):
-    """The stored file, or None when it is not there (an operator or the purge removed it)."""
-    if not storage.serves_files_itself():
-        return name if storage.export_storage().exists(name) else None
-    try:
-        return storage.export_storage().open(name, "rb")
-    except FileNotFoundError:
-        return None
-
-
 @require_GET
 def export_file(request: HttpRequest, token: str) -> HttpResponse:
     """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
@@ -354,18 +344,24 @@ def export_file(request: HttpRequest, token: str) -> HttpResponse:
         return _link_gone(request, "link_invalid", status=404)
     job_id, attempt, issued_to = signed
     job = selectors.linked_export(job_id=job_id, attempt=attempt)
-    opened = None if job is None or job.file_expired else _open_file(job.file_name)
-    if opened is None:
+    if job is None or job.file_expired:
         return _link_gone(request, "file_gone", job_id=job_id)
-    record_export_event(job=job, action=Action.DOWNLOADED,
-                        actor=Actor.for_signed_link(request, issued_to))
-    if not storage.serves_files_itself():
+    # A file removed by hand (or by the purge meanwhile) is gone too, not a server error.
+    if storage.serves_files_itself():
+        try:
+            opened = storage.export_storage().open(job.file_name, "rb")
+        except FileNotFoundError:
+            return _link_gone(request, "file_gone", job_id=job_id)
+        response = FileResponse(opened, as_attachment=True, filename=job.download_name(),
+                                content_type=storage.CONTENT_TYPES[job.format])
+    elif storage.export_storage().exists(job.file_name):
         # S3: recorded here, then fetched from S3 itself through its own short-lived link.
         response = redirect(storage.presigned_url(
             name=job.file_name, download_name=job.download_name(), file_format=job.format))
     else:
-        response = FileResponse(opened, as_attachment=True, filename=job.download_name(),
-                                content_type=storage.CONTENT_TYPES[job.format])
+        return _link_gone(request, "file_gone", job_id=job_id)
+    record_export_event(job=job, action=Action.DOWNLOADED,
+                        actor=Actor.for_signed_link(request, issued_to))
     response["Cache-Control"] = "private, no-store"
     return response
 
