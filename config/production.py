@@ -44,6 +44,12 @@ def production_problems(environ: Mapping[str, str]) -> list[str]:
             "REDIS_URL is not set: every web host and worker must share one Redis, "
             "e.g. REDIS_URL=redis://redis-host:6379/0"
         )
+    if not environ.get("EMAIL_HOST", "").strip() and not environ.get("EMAIL_BACKEND", "").strip():
+        problems.append(
+            "EMAIL_HOST is not set: password resets are mailed through SMTP, e.g. "
+            "EMAIL_HOST=smtp.example.com (with EMAIL_HOST_USER and EMAIL_HOST_PASSWORD), or "
+            "name another mail backend in EMAIL_BACKEND"
+        )
     if environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
         problems.append("DEBUG must be off in production (unset it or set DEBUG=false)")
     return problems

@@ -37,6 +37,12 @@ def exports_unavailable_reason(organization: Organization) -> str | None:
     return None
 
 
+def offers_start(job) -> bool:
+    """Whether a page offers Start (or Start Again) for the export: the list and the detail
+    page both ask here, so neither offers what the service would refuse at the gate."""
+    return job.is_startable and exports_unavailable_reason(job.workspace.organization) is None
+
+
 def ensure_exports_available(organization: Organization) -> None:
     reason = exports_unavailable_reason(organization)
     if reason:

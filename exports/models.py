@@ -76,6 +76,12 @@ class ExportJob(models.Model):
         return self.status in self.STARTABLE
 
     @property
+    def file_expired(self) -> bool:
+        """No file to fetch any more: past its expiry, even before the purge removes it."""
+        return not self.file_name or (self.expires_at is not None
+                                      and self.expires_at <= timezone.now())
+
+    @property
     def progress(self) -> float:
         """Share of rows written, 0.0 to 1.0."""
         if self.status == self.Status.SUCCESS:

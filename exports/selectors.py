@@ -52,6 +52,15 @@ def user_export(*, user, export_id) -> ExportJob | None:
     )
 
 
+def linked_export(*, job_id: str, attempt: int) -> ExportJob | None:
+    """The export a signed download link names, if that run is still its successful one."""
+    return (
+        ExportJob.objects.select_related("workspace")
+        .filter(id=job_id, attempt=attempt, status=ExportJob.Status.SUCCESS)
+        .first()
+    )
+
+
 def api_key_export(*, api_key: ApiKey, export_id: str,
                    workspace_reference: str | None = None) -> ExportJob | None:
     """The key's export of this id, or None; a named workspace (id or slug) must be its own."""

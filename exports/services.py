@@ -406,7 +406,7 @@ def export_job_download_url(*, job: ExportJob, actor: Actor | None = None) -> st
             "has succeeded",
             status=job.status,
         )
-    if not job.file_name or (job.expires_at and job.expires_at <= timezone.now()):
+    if job.file_expired:
         raise ExportNotReady(
             "this export's file has expired; start a new export", status=job.status
         )

@@ -212,13 +212,26 @@ def sign_download(*, job_id: str, attempt: int, issued_to: str = "") -> str:
     )
 
 
+class DownloadLinkExpired(Exception):
+    """A genuine link past its time: its page can point at the export for a fresh one."""
+
+    def __init__(self, job_id: str):
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
 def unsign_download(token: str) -> tuple[str, int, str] | None:
-    """(job id, attempt, issued to) of a token, or None when it is forged or expired."""
+    """(job id, attempt, issued to) of a token, or None when it is forged; raises
+    DownloadLinkExpired for one of ours that is too old."""
+    signer = TimestampSigner(salt=DOWNLOAD_SALT)
     try:
-        value = TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(
-            token, max_age=settings.EXPORTS_DOWNLOAD_URL_TTL
-        )
-    except (BadSignature, SignatureExpired, ValueError):
+        value = signer.unsign_object(token, max_age=settings.EXPORTS_DOWNLOAD_URL_TTL)
+    except SignatureExpired:
+        value = signer.unsign_object(token)  # genuine (checked), only old
+        if isinstance(value, dict):
+            raise DownloadLinkExpired(str(value.get("job"))) from None
+        return None
+    except (BadSignature, ValueError):
         return None
     if not isinstance(value, dict):
         return None

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import current_workspace, shell_context
 from exports import selectors, services, storage
@@ -46,7 +47,7 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
     every_export = selectors.workspace_exports(workspace=workspace)
     exports = selectors.workspace_exports(
         workspace=workspace, search=values.get("q", ""), status=values.get("status", "")
-    ).select_related("created_by", "created_by_api_key")
+    ).select_related("created_by", "created_by_api_key", "workspace__organization")
     page = Paginator(exports, PAGE_SIZE).get_page((query or {}).get("page"))
     context.update(
         page=page,
@@ -226,7 +227,13 @@ def _announcement(job: ExportJob) -> str:
 @login_required
 def export_detail(request: HttpRequest, export_id) -> HttpResponse:
     """Everything about one export: what it holds, how its runs went, and its actions."""
-    job = user_export(request, export_id)
+    job = selectors.user_export(user=request.user, export_id=export_id)
+    if job is None and request.htmx:
+        # The page was polling an export deleted meanwhile: to the list, saying why.
+        messages.info(request, "That export no longer exists.")
+        return HttpResponseClientRedirect(reverse("exports:index"))
+    if job is None:
+        raise Http404("No such export.")
     context = shell_context(request, job.workspace)
     context.update(active_nav="exports", job=job, events=recent_events(job),
                    unavailable_reason=exports_unavailable_reason(job.workspace.organization))
@@ -249,8 +256,13 @@ def export_delete(request: HttpRequest, export_id) -> HttpResponse:
 @require_GET
 @login_required
 def export_row(request: HttpRequest, export_id) -> HttpResponse:
-    """The row an in-progress export polls; 286 once it has finished, which ends the polling."""
-    job = user_export(request, export_id)
+    """The row an in-progress export polls; 286 once it has finished, which ends the polling,
+    and an empty 286 once it is gone (deleted meanwhile), which also removes the row."""
+    job = selectors.user_export(user=request.user, export_id=export_id)
+    if job is None and request.htmx:
+        return HttpResponse(status=HTMX_STOP_POLLING)
+    if job is None:
+        raise Http404("No such export.")
     if not request.htmx:
         return redirect(f"{reverse('exports:index')}#export-{job.id}")
     running = job.status == ExportJob.Status.IN_PROGRESS
@@ -308,35 +320,50 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     return redirect(request.build_absolute_uri(url))
 
 
+def _link_gone(request: HttpRequest, reason: str, *, job_id: str = "",
+               status: int = 410) -> HttpResponse:
+    """What a download link that leads to no file says instead, in plain words: the reason
+    (link_expired, link_invalid, file_gone) picks the words in the template."""
+    context = {
+        "reason": reason, "job_id": job_id,
+        "link_minutes": max(1, settings.EXPORTS_DOWNLOAD_URL_TTL // 60),
+        "retention_days": settings.EXPORTS_FILE_RETENTION_DAYS,
+    }
+    response = render(request, "exports/link_gone.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @require_GET
 def export_file(request: HttpRequest, token: str) -> HttpResponse:
     """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
     fetch goes into the audit trail under the user or key the link was issued to."""
-    signed = storage.unsign_download(token)
+    try:
+        signed = storage.unsign_download(token)
+    except storage.DownloadLinkExpired as expired:
+        return _link_gone(request, "link_expired", job_id=expired.job_id)
     if signed is None:
-        raise Http404("This download link is invalid or has expired; ask for a new one.")
+        return _link_gone(request, "link_invalid", status=404)
     job_id, attempt, issued_to = signed
-    job = (
-        ExportJob.objects.select_related("workspace")
-        .filter(id=job_id, attempt=attempt, status=ExportJob.Status.SUCCESS)
-        .first()
-    )
-    if job is None or not job.file_name:
-        raise Http404("This export has no file to download.")
-    record_export_event(job=job, action=Action.DOWNLOADED,
-                        actor=Actor.for_signed_link(request, issued_to))
-    if not storage.serves_files_itself():
+    job = selectors.linked_export(job_id=job_id, attempt=attempt)
+    if job is None or job.file_expired:
+        return _link_gone(request, "file_gone", job_id=job_id)
+    # A file removed by hand (or by the purge meanwhile) is gone too, not a server error.
+    if storage.serves_files_itself():
+        try:
+            opened = storage.export_storage().open(job.file_name, "rb")
+        except FileNotFoundError:
+            return _link_gone(request, "file_gone", job_id=job_id)
+        response = FileResponse(opened, as_attachment=True, filename=job.download_name(),
+                                content_type=storage.CONTENT_TYPES[job.format])
+    elif storage.export_storage().exists(job.file_name):
         # S3: recorded here, then fetched from S3 itself through its own short-lived link.
         response = redirect(storage.presigned_url(
             name=job.file_name, download_name=job.download_name(), file_format=job.format))
-        response["Cache-Control"] = "private, no-store"
-        return response
-    response = FileResponse(
-        storage.export_storage().open(job.file_name, "rb"),
-        as_attachment=True,
-        filename=job.download_name(),
-        content_type=storage.CONTENT_TYPES[job.format],
-    )
+    else:
+        return _link_gone(request, "file_gone", job_id=job_id)
+    record_export_event(job=job, action=Action.DOWNLOADED,
+                        actor=Actor.for_signed_link(request, issued_to))
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -7,9 +7,12 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 from ops import health
 from ops.client_address import client_address
@@ -87,3 +90,25 @@ class ApiNoStoreMiddleware:
         if request.path_info.startswith("/v1/"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose session has ended (a page polling past the session's expiry) would
+    follow the redirect to the login page and swap that page into a table row: the browser goes
+    to the login page itself instead, and after signing in back to the page it was showing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 302 or not getattr(request, "htmx", False):
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        user = getattr(request, "user", None)
+        if (user is None or user.is_authenticated
+                or urlsplit(response["Location"]).path != login):
+            return response
+        back = request.htmx.current_url_abs_path  # None for a page of another site
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}" if back
+                                          else login)

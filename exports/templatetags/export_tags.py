@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django import template
 from django.utils import timezone
 
+from exports import access
 from exports.fields import FIELDS_BY_NAME
 
 register = template.Library()
@@ -61,10 +62,13 @@ def plain_failure(error: str) -> str:
 
 
 @register.filter
-def utc_exact(value: datetime | None) -> str:
-    """The exact moment in UTC, for a title and a datetime attribute's neighbour."""
-    if value is None:
+def utc_exact(value: datetime | str | None) -> str:
+    """The exact moment in UTC, for a title and a datetime attribute's neighbour; ISO text (as
+    JSON fields keep times) reads the same."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -127,3 +131,8 @@ def exports_unavailable(organization) -> str | None:
     from exports.access import exports_unavailable_reason
 
     return exports_unavailable_reason(organization)
+
+
+@register.filter
+def offers_start(job) -> bool:
+    return access.offers_start(job)

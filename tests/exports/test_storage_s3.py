@@ -302,3 +302,25 @@ def test_the_reconciler_aborts_the_uploads_that_dead_attempts_left(seeded, s3_st
     assert reconcile().partials_removed == 1
     assert _incomplete_uploads(client, prefix) == []
     assert _object_keys(client, prefix) == []
+
+
+def test_a_link_through_the_app_to_an_object_removed_from_s3_is_gone(workspace, s3_storage,
+                                                                       client, settings):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+
+    s3, prefix, _ = s3_storage
+    settings.EXPORTS_S3_DOWNLOAD_VIA_APP = True
+    job = services.export_job_create(workspace=workspace, filters={}, requested_data=["id"])
+    storage.export_storage().save("removed/one.jsonl", ContentFile(b"{}\n"))
+    ExportJob.objects.filter(id=job.id).update(
+        status=ExportJob.Status.SUCCESS, file_name="removed/one.jsonl",
+        expires_at=timezone.now() + timedelta(days=1))
+    job.refresh_from_db()
+    url = services.export_job_download_url(job=job)
+    assert client.get(url).status_code == 302  # to S3's own presigned link
+    s3.delete_object(Bucket=BUCKET, Key=f"{prefix}/removed/one.jsonl")
+    response = client.get(url)
+    assert response.status_code == 410
+    assert "This export's file has expired" in response.content.decode()

@@ -18,12 +18,15 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/never_connected",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EXPORTS_STORAGE": "s3",
+    "EMAIL_HOST": "smtp.example.com",
 }
 # Nothing from the developer's shell leaks into these runs.
 CLEARED = {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "DEBUG",
            "EXPORTS_STORAGE", "EXPORTS_SINGLE_HOST", "SECURE_PROXY_SSL_HEADER",
            "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE",
-           "CSRF_COOKIE_SECURE", "TRUSTED_PROXY_COUNT", "LOG_FORMAT", "REQUEST_LOG"}
+           "CSRF_COOKIE_SECURE", "TRUSTED_PROXY_COUNT", "LOG_FORMAT", "REQUEST_LOG",
+           "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+           "EMAIL_USE_TLS", "DEFAULT_FROM_EMAIL"}
 
 
 def manage(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
@@ -34,14 +37,17 @@ def manage(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedPro
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST")
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
 def test_production_refuses_to_start_without_each_required_setting(missing, tmp_path):
     env = {name: value for name, value in PRODUCTION_ENV.items() if name != missing}
     result = manage("check", env=env, tmp_path=tmp_path)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in last_line and f"{missing} is not set" in last_line
-    others = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"} - {missing}
+    others = set(REQUIRED) - {missing}
     assert not any(f"{name} is not set" in last_line for name in others)
     # No key was made up for it either.
     assert not (tmp_path / "secret_key").exists()
@@ -127,3 +133,32 @@ def test_filesystem_storage_with_a_worker_on_another_host_is_reported(export_que
         elsewhere.register_death()
     assert "export workers run on other hosts (export-worker-b) while EXPORTS_STORAGE=" \
            "filesystem" in caplog.text
+
+
+SHOW_EMAIL = (
+    "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT,"
+    " s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD == 'pw-smtp', s.EMAIL_USE_TLS,"
+    " s.DEFAULT_FROM_EMAIL, sep='|')"
+)
+
+
+def test_email_goes_to_the_console_in_development_and_through_smtp_in_production(tmp_path):
+    development = manage("shell", "-c", SHOW_EMAIL, env={}, tmp_path=tmp_path)
+    assert development.stdout.strip().splitlines()[-1].split("|")[0] == (
+        "django.core.mail.backends.console.EmailBackend"), development.stderr
+    production = manage("shell", "-c", SHOW_EMAIL, tmp_path=tmp_path, env={
+        **PRODUCTION_ENV, "EMAIL_PORT": "2525", "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "pw-smtp", "EMAIL_USE_TLS": "false",
+        "DEFAULT_FROM_EMAIL": "Log Exports <exports@example.com>",
+    })
+    assert production.stdout.strip().splitlines()[-1].split("|") == [
+        "django.core.mail.backends.smtp.EmailBackend", "smtp.example.com", "2525", "mailer",
+        "True", "False", "Log Exports <exports@example.com>"], production.stderr
+
+
+def test_production_takes_an_explicit_email_backend_instead_of_a_host(tmp_path):
+    env = {name: value for name, value in PRODUCTION_ENV.items() if name != "EMAIL_HOST"}
+    backend = "django.core.mail.backends.filebased.EmailBackend"
+    result = manage("shell", "-c", SHOW_EMAIL, env={**env, "EMAIL_BACKEND": backend},
+                    tmp_path=tmp_path)
+    assert result.stdout.strip().splitlines()[-1].split("|")[0] == backend, result.stderr

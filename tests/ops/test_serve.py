@@ -41,6 +41,7 @@ def test_serve_runs_gunicorn_and_workers_on_postgresql_redis_and_s3(
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": _database_url(),
         "REDIS_URL": redis_url,
+        "EMAIL_HOST": "smtp.example.com",  # never reached: no mail is sent here
         "EXPORTS_QUEUE": export_queue.name,
         "EXPORTS_STORAGE": "s3",
         "EXPORTS_S3_ENDPOINT_URL": s3_server,
