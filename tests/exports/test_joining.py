@@ -31,14 +31,6 @@ FILE = "ws/export-1.bin"
 MIB = 1024 * 1024
 
 
-@pytest.fixture(params=["filesystem", "s3"])
-def where(request, export_storage_dir):
-    """The export storage, on each backend: the S3 one yields (client, prefix)."""
-    if request.param == "s3":
-        client, prefix, _ = request.getfixturevalue("s3_storage")
-        return client, prefix
-    return None
-
 
 def _store_parts(blobs: list[bytes], file_format: str = "jsonl") -> list[StoredPart]:
     parts = []
@@ -60,7 +52,7 @@ def _lines(part: int, count: int) -> bytes:
                    for row in range(count)).encode()
 
 
-def test_jsonl_parts_are_appended_in_order(where):
+def test_jsonl_parts_are_appended_in_order(export_backend):
     blobs = [_lines(part, 50 + part) for part in range(4)]
     parts = _store_parts(blobs)
 
@@ -75,7 +67,7 @@ def test_jsonl_parts_are_appended_in_order(where):
     assert not any(storage.exists(part.name) for part in parts)
 
 
-def test_gzip_members_join_into_one_file_gzip_and_gunzip_read(where):
+def test_gzip_members_join_into_one_file_gzip_and_gunzip_read(export_backend):
     blobs = [_lines(part, 200) for part in range(3)]
     parts = _store_parts([gzip.compress(blob) for blob in blobs], "jsonl.gz")
 
@@ -111,7 +103,7 @@ def _parquet_part(first: int, rows: int, group_rows: int) -> bytes:
     return out.getvalue()
 
 
-def test_parquet_parts_become_one_file_row_group_by_row_group(where):
+def test_parquet_parts_become_one_file_row_group_by_row_group(export_backend):
     parts = _store_parts([_parquet_part(0, 250, 100), _parquet_part(250, 100, 100),
                           _parquet_part(350, 5, 100)], "parquet")
 

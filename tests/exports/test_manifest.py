@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from exports.fields import FIELD_CATALOGUE_VERSION
-from exports.joining import StoredPart, join_parts, open_file_sink, part_name, read_chunks
+from exports.joining import StoredPart, join_parts, open_file_sink, part_name
 from exports.manifest import PartFacts, build_manifest, verify
 from exports.models import ExportJob, ExportPart
 from exports.parts import part_queryset, part_rows, plan_parts
@@ -23,19 +23,12 @@ from exports.storage import export_storage
 from exports.writer import write_export
 from tests.conftest import ROOT, _database_url
 from tests.exports.s3_server import BUCKET
-from tests.exports.test_joining import _parquet_part
+from tests.exports.test_joining import _parquet_part, _stored
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FIELDS = ["id", "created_at", "ai_model", "total_tokens"]
 
-
-@pytest.fixture(params=["filesystem", "s3"])
-def where(request, export_storage_dir):
-    if request.param == "s3":
-        client, prefix, _ = request.getfixturevalue("s3_storage")
-        return client, prefix
-    return None
 
 
 def _export_in_parts(workspace, *, offset: int = 10, limit: int = 290) -> ExportJob:
@@ -74,20 +67,16 @@ def _export_in_parts(workspace, *, offset: int = 10, limit: int = 290) -> Export
     return export
 
 
-def _stored(name: str) -> bytes:
-    return b"".join(read_chunks(name))
-
-
-def _replace_stored(name: str, data: bytes, where) -> None:
-    if where is None:
+def _replace_stored(name: str, data: bytes, backend) -> None:
+    if backend is None:
         with open(export_storage().path(name), "wb") as target:
             target.write(data)
         return
-    client, prefix = where
+    client, prefix = backend
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/{name}", Body=data)
 
 
-def test_the_manifest_matches_the_joined_file(seeded, where):
+def test_the_manifest_matches_the_joined_file(seeded, export_backend):
     export = _export_in_parts(seeded)
 
     manifest = export.manifest
@@ -116,12 +105,12 @@ def test_the_manifest_matches_the_joined_file(seeded, where):
     assert verify(export).ok
 
 
-def test_one_changed_byte_fails_verify_naming_its_part(seeded, where):
+def test_one_changed_byte_fails_verify_naming_its_part(seeded, export_backend):
     export = _export_in_parts(seeded)
     data = bytearray(_stored(export.file_name))
     part = export.manifest["parts"][2]
     data[part["byte_offset"] + 40] ^= 0x01  # same size, one bit
-    _replace_stored(export.file_name, bytes(data), where)
+    _replace_stored(export.file_name, bytes(data), export_backend)
 
     result = verify(export)
 
@@ -165,7 +154,7 @@ def test_exports_verify_command_exit_status_and_message(seeded, export_storage_d
         call_command("exports_verify", "nope")
 
 
-def test_a_parquet_file_is_verified_by_row_groups_and_checksum(workspace, where):
+def test_a_parquet_file_is_verified_by_row_groups_and_checksum(workspace, export_backend):
     export = ExportJob.objects.create(workspace=workspace, requested_data=["id"], limit=355,
                                       format="jsonl", file_name="main/export.parquet")
     blobs = [_parquet_part(0, 250, 100), _parquet_part(250, 100, 100), _parquet_part(350, 5, 100)]
@@ -193,6 +182,6 @@ def test_a_parquet_file_is_verified_by_row_groups_and_checksum(workspace, where)
     export.manifest["parts"][1]["rows"] = 100
     data = bytearray(_stored(export.file_name))
     data[len(data) // 3] ^= 0x01
-    _replace_stored(export.file_name, bytes(data), where)
+    _replace_stored(export.file_name, bytes(data), export_backend)
     result = verify(export)
     assert not result.ok and result.message.startswith("file: sha256 ")
