@@ -7,8 +7,11 @@ import csv
 import gzip
 import hashlib
 import io
+import json
+import os
 import random
 import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,6 +26,7 @@ from exports.joining import (
     read_chunks,
 )
 from exports.storage import S3_MIN_PART_SIZE, export_storage
+from tests.conftest import ROOT
 from tests.exports.s3_server import BUCKET
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +191,41 @@ def test_join_refuses_no_parts_and_an_unknown_format(export_storage_dir):
     parts = _store_parts([b"x"])
     with pytest.raises(ValueError, match="^file_format:"):
         join_parts(file_name=FILE, parts=parts, file_format="xlsx")
+
+
+
+JOIN_AND_MEASURE = """
+import json, os
+import pyarrow as pa
+from exports.joining import StoredPart, join_parts
+parts = [StoredPart(name, size) for name, size in json.loads(os.environ["JOIN_PARTS"])]
+join_parts(file_name="big.parquet", parts=parts, file_format="parquet")
+print(pa.default_memory_pool().max_memory())
+"""
+
+
+def _parquet_join_peak(storage_dir, *, rows: int, groups: int, part_count: int) -> int:
+    """Peak Arrow memory of joining the parts, in a process of its own."""
+    table = pa.table({"id": pa.array(range(rows * groups), pa.int64()),
+                      "text": [f"{n:08d} " + "x" * 90 for n in range(rows * groups)]})
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=rows, compression="zstd")
+    parts = _store_parts([out.getvalue()] * part_count, "parquet")
+    env = {**os.environ, "EXPORTS_STORAGE": "filesystem", "EXPORTS_STORAGE_DIR": str(storage_dir),
+           "JOIN_PARTS": json.dumps([(part.name, part.size) for part in parts])}
+    joined = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", JOIN_AND_MEASURE], env=env,
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert joined.returncode == 0, joined.stderr
+    assert pq.ParquetFile(storage_dir / "big.parquet").metadata.num_rows == \
+        rows * groups * part_count
+    return int(joined.stdout.strip().splitlines()[-1])
+
+
+def test_a_parquet_join_holds_a_few_row_groups_in_memory_at_any_size(export_storage_dir):
+    rows, groups = 20_000, 8  # row groups of ~2.3 MB uncompressed
+    small = _parquet_join_peak(export_storage_dir, rows=rows, groups=groups, part_count=2)
+    large = _parquet_join_peak(export_storage_dir, rows=rows, groups=groups, part_count=10)
+    print(f"peak Arrow memory: {small:,} B joining 2 parts, {large:,} B joining 10")
+    assert large < 1.3 * small  # flat: five times the data, about the same memory
+    assert large < 20 * 1024 * 1024  # the 10 parts hold ~180 MB uncompressed
