@@ -68,9 +68,12 @@ class JoinResult:
     s3_upload_parts: list[tuple[str, int]] = field(default_factory=list)
 
 
-def part_name(file_name: str, index: int) -> str:
-    """The object part `index` of the file `file_name` is written to."""
-    return f"{file_name}.p{index:05d}"
+def part_name(file_name: str, index: int, *, attempt: int) -> str:
+    """The object attempt `attempt` of part `index` of the file `file_name` is written to: one
+    name per attempt, so an attempt taken for dead that still writes can not touch the object
+    of the attempt that replaced it. (The name starts with the file's, so exports.reconciler's
+    sweep of unfinished files finds it under the export's own attempt.)"""
+    return f"{file_name}.p{index:05d}-{attempt}"
 
 
 def _s3_key(storage: Storage, name: str) -> str:

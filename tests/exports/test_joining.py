@@ -39,11 +39,11 @@ MIB = 1024 * 1024
 def _store_parts(blobs: list[bytes], file_format: str = "jsonl") -> list[StoredPart]:
     parts = []
     for index, blob in enumerate(blobs):
-        sink = open_file_sink(part_name(FILE, index), file_format=file_format)
+        sink = open_file_sink(part_name(FILE, index, attempt=1), file_format=file_format)
         for start in range(0, len(blob), MIB):
             sink.write(blob[start : start + MIB])
         sink.commit()
-        parts.append(StoredPart(name=part_name(FILE, index), size=sink.bytes_written))
+        parts.append(StoredPart(name=part_name(FILE, index, attempt=1), size=sink.bytes_written))
     return parts
 
 
@@ -173,7 +173,7 @@ def test_s3_reads_and_uploads_parts_under_5_mib_holding_at_most_5_mib(s3_storage
 def test_a_failed_s3_join_leaves_no_file_no_upload_and_the_parts(s3_storage):
     client, prefix = s3_storage[:2]
     parts = _store_parts([_lines(0, 10), _lines(1, 10)])
-    missing = StoredPart(name=part_name(FILE, 9), size=100)
+    missing = StoredPart(name=part_name(FILE, 9, attempt=1), size=100)
 
     with pytest.raises(Exception, match="NoSuchKey|Not Found|404|does not exist"):
         join_parts(file_name=FILE, parts=[*parts, missing], file_format="jsonl")

@@ -42,7 +42,7 @@ def _export_in_parts(workspace, *, offset: int = 10, limit: int = 290) -> Export
     ExportPart.objects.bulk_create(part_rows(export, ranges))
     stored = []
     for part, planned in zip(export.parts.order_by("index"), ranges, strict=True):
-        part.file_name = part_name(export.file_name, part.index)
+        part.file_name = part_name(export.file_name, part.index, attempt=1)
         sink = open_file_sink(part.file_name, file_format="jsonl")
         written = write_export(workspace_id=workspace.id, filters={}, field_names=FIELDS,
                                limit=planned.rows, offset=planned.offset, file_format="jsonl",
@@ -160,10 +160,10 @@ def test_a_parquet_file_is_verified_by_row_groups_and_checksum(workspace, export
     blobs = [_parquet_part(0, 250, 100), _parquet_part(250, 100, 100), _parquet_part(350, 5, 100)]
     facts, stored = [], []
     for index, (blob, rows) in enumerate(zip(blobs, [250, 100, 5], strict=True)):
-        sink = open_file_sink(part_name(export.file_name, index), file_format="parquet")
+        sink = open_file_sink(part_name(export.file_name, index, attempt=1), file_format="parquet")
         sink.write(blob)
         sink.commit()
-        stored.append(StoredPart(part_name(export.file_name, index), len(blob)))
+        stored.append(StoredPart(part_name(export.file_name, index, attempt=1), len(blob)))
         facts.append(PartFacts(index=index, rows=rows, rows_skipped=0, bytes=len(blob),
                                sha256=hashlib.sha256(blob).hexdigest(), first_created_at=None,
                                last_created_at=None))
