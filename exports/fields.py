@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# Raised whenever a field is added, removed, renamed or changes meaning: manifests and Parquet
+# metadata carry it, so a reader can tell which catalogue a file was written with.
+FIELD_CATALOGUE_VERSION = 1
+
 # How a value is turned into JSON; the writer has one rendering per kind.
 Kind = Literal["uuid", "text", "timestamp", "json", "integer", "decimal", "boolean"]
 

@@ -63,6 +63,10 @@ class ExportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     last_updated_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # How many parts (ExportPart) the export is written as; 0 while it has not been planned.
+    part_count = models.PositiveIntegerField(default=0)
+    # What exports.manifest built once the file was complete: None before that.
+    manifest = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -97,6 +101,57 @@ class ExportJob(models.Model):
     def download_name(self) -> str:
         created = self.created_at.strftime("%Y%m%d-%H%M%S")
         return f"logs-export-{self.workspace.slug}-{created}-{self.id}.{self.file_extension}"
+
+
+class ExportPart(models.Model):
+    """One keyset range of an export's slice, written by one RQ job into an object of its own.
+
+    A part is the logs after `after` up to and including `through`, both (created_at, id)
+    positions fixed when the export was planned (exports.parts): a row written meanwhile outside
+    the range never moves a part, so parts run in any order on any worker, and a retried part
+    writes the same rows again. Its object is joined into the export's one file at the end
+    (exports.joining).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failure"
+
+    export = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The position of the row before the part's first row; None for the first part at offset 0.
+    after_created_at = models.DateTimeField(null=True, blank=True)
+    after_id = models.UUIDField(null=True, blank=True)
+    # The position of the part's last row when planned.
+    through_created_at = models.DateTimeField()
+    through_id = models.UUIDField()
+    # How many rows the range held when planned (at most EXPORTS_PART_LOGS).
+    row_limit = models.PositiveIntegerField()
+    rows_written = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=500, blank=True, default="")
+    file_size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    first_created_at = models.DateTimeField(null=True, blank=True)
+    last_created_at = models.DateTimeField(null=True, blank=True)
+    # As ExportJob.retries, for this part's attempts.
+    retries = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["export", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["export", "index"], name="export_part_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.index} of export {self.export_id} ({self.get_status_display()})"
 
 
 class ExportEvent(models.Model):

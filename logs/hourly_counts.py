@@ -112,21 +112,33 @@ class TimeRange:
 
     def position(self, offset: int) -> tuple[datetime, object] | None:
         """(created_at, id) of the row at `offset` in (created_at, id) order; None past the end."""
-        before = 0
-        for start, stop, rows in self._segments():
-            if offset < before + rows:
-                # Bounded at both ends: with several models or codes the hour's rows come from
-                # several index ranges and are sorted, which must stay one hour's worth.
-                piece = self.logs()
-                if start is not None:
-                    piece = piece.filter(created_at__gte=start)
-                if stop is not None:
-                    piece = piece.filter(created_at__lt=stop)
-                within = offset - before
-                ordered = piece.order_by("created_at", "id").values_list("created_at", "id")
-                return next(iter(ordered[within : within + 1]), None)
-            before += rows
-        return None
+        return self.positions([offset])[0]
+
+    def positions(self, offsets: list[int]) -> list[tuple[datetime, object] | None]:
+        """position() of each of the offsets (ascending), reading the hourly counts once: an
+        export's part boundaries are many offsets into the same range."""
+        segments = self._segments()
+        found: list[tuple[datetime, object] | None] = []
+        before, index = 0, 0
+        for offset in offsets:
+            while index < len(segments) and offset >= before + segments[index][2]:
+                before += segments[index][2]
+                index += 1
+            if index == len(segments):
+                found.append(None)
+                continue
+            start, stop, _ = segments[index]
+            # Bounded at both ends: with several models or codes the hour's rows come from
+            # several index ranges and are sorted, which must stay one hour's worth.
+            piece = self.logs()
+            if start is not None:
+                piece = piece.filter(created_at__gte=start)
+            if stop is not None:
+                piece = piece.filter(created_at__lt=stop)
+            within = offset - before
+            ordered = piece.order_by("created_at", "id").values_list("created_at", "id")
+            found.append(next(iter(ordered[within : within + 1]), None))
+        return found
 
 
 def _listed(values, kind: type) -> tuple | None:

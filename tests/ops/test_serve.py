@@ -18,7 +18,7 @@ from django.db import connection
 
 from accounts.models import ApiKey
 from tests.conftest import ROOT, _database_url, wait_for
-from tests.exports.test_storage_s3 import ACCESS_KEY, BUCKET, SECRET_KEY, s3_server  # noqa: F401
+from tests.exports.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, s3_server  # noqa: F401
 from tests.ops.test_health import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
