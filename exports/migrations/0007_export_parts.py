@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exports', '0005_maintenance_state'),
+        ('exports', '0006_export_event_deleted'),
     ]
 
     operations = [
