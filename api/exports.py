@@ -51,6 +51,16 @@ def export_slice(payload: ExportRequest) -> dict:
     return {"filters": filters, "limit": limit, "offset": offset}
 
 
+def given_fields(payload: ExportRequest) -> set[str]:
+    """The fields the body names. None takes null: the document types each one without it, and
+    a null read as "the default" would, on update, silently clear every filter."""
+    for name in sorted(payload.model_fields_set):
+        if getattr(payload, name) is None:
+            raise ApiError(422, f"{name}: must not be null; leave it out instead",
+                           code="invalid_value", field=name)
+    return payload.model_fields_set
+
+
 def export_for(request: HttpRequest, export_id: str) -> ExportJob:
     """The key's export of this id; 404 for ids of other tenants, as for ids that do not exist."""
     job = selectors.api_key_export(api_key=request.auth, export_id=export_id,
@@ -68,6 +78,7 @@ def _summary(job: ExportJob) -> dict:
              description="`total` is the number of logs the export will contain.",
              openapi_extra=documented(*WITH_BODY))
 def create_export(request: HttpRequest, payload: CreateExportRequest):
+    given_fields(payload)
     workspace = resolve_workspace(request.auth, payload.workspace_id)
     job = services.export_job_create(
         workspace=workspace,
@@ -101,8 +112,8 @@ def retrieve_export(request: HttpRequest, exportId: str,  # noqa: N803 (the spec
             summary="Change a draft export", openapi_extra=documented(*WITH_BODY, 409))
 def update_export(request: HttpRequest, exportId: str,  # noqa: N803
                   payload: UpdateExportRequest, workspace_id: str | None = None):
+    given = given_fields(payload)
     job = export_for(request, exportId)
-    given = payload.model_fields_set
     if payload.workspace_id not in (None, "", str(job.workspace_id), job.workspace.slug):
         raise not_found("export")
     changes = {name: getattr(payload, name) for name in ("requested_data", "description")

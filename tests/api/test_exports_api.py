@@ -188,3 +188,23 @@ def test_gates_of_the_page_apply_with_the_same_message(api, seeded, settings):
     error = assert_error(api.post("/v1/logs/exports", {"requested_data": ["id"]}), 403)
     assert error["message"] == DATA_SERVICE_REQUIRED
     assert ExportJob.objects.count() == 1
+
+
+@pytest.mark.parametrize("name", ["filters", "requested_data", "format", "description",
+                                  "limit", "offset"])
+def test_update_with_null_is_422_and_changes_nothing(api, seeded, name):
+    # {"filters": null} silently cleared every filter; null is no value the document allows.
+    export_id = create(api, filters={"ai_model": "gpt-4o"}, description="kept", limit=20,
+                       offset=5, format="jsonl.gz")["id"]
+    before = ExportJob.objects.values().get(id=export_id)
+    response = api.put(f"/v1/logs/exports/{export_id}", {name: None})
+    assert_error(response, 422, field=name, code="invalid_value", contains="null")
+    assert ExportJob.objects.values().get(id=export_id) == before
+
+
+@pytest.mark.parametrize("name", ["filters", "format", "description", "limit", "offset",
+                                  "workspace_id"])
+def test_create_with_null_is_422_and_creates_nothing(api, seeded, name):
+    assert_error(api.post("/v1/logs/exports", {"requested_data": ["id"], name: None}), 422,
+                 field=name, code="invalid_value", contains="null")
+    assert not ExportJob.objects.exists()
