@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver serves static files through WhiteNoise too, as production does: Django's own
+    # static handler answered a path that climbs out of the static folder with a 500.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
@@ -328,6 +331,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # No handler of Django's own (its DEBUG console, mail_admins): every line goes through
+        # ours, which redacts.
+        "django": {"handlers": [], "propagate": True},
         # runserver's own access log (it prints paths, signed links included) goes through ours.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
