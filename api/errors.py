@@ -2,8 +2,9 @@
 
 `install_error_handlers` maps every exception an API request can end in onto that shape: our
 own ApiError, the services' ValidationError / ExportsUnavailable / InvalidTransition /
-QueueUnavailable, ninja's validation and authentication errors, and anything unexpected (a 500
-that is logged, never a traceback or an HTML page).
+QueueUnavailable, a statement past the web's bound (StatementTimeout), ninja's validation
+and authentication errors, and anything unexpected (a 500 that is logged, never a traceback or
+an HTML page).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
+from ops.database_time import StatementTimeout
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -133,6 +135,8 @@ def install_error_handlers(api: NinjaAPI, *, known_fields: dict[str, tuple],
     handle(QueueUnavailable, lambda request, exc: ApiError(
         503, exc.message, code="queue_unavailable",
         headers={"Retry-After": str(exc.retry_after)}))
+    handle(StatementTimeout, lambda request, exc: ApiError(503, exc.message,
+                                                           code="database_timeout"))
     handle(SchemaValidationError, lambda request, exc: from_schema_error(exc, known_fields))
     handle(AuthenticationError, lambda request, exc: unauthenticated())
     handle(RequestDataTooBig, lambda request, exc: too_large(_body_limit()))

@@ -31,9 +31,10 @@ ERROR_RESPONSES = {
     429: "Over the key's request rate (API_RATE_LIMIT), or too many wrong keys from this "
          "address; try again after Retry-After seconds",
     500: "The server failed; the error is logged",
-    503: "The job queue cannot be reached; try again after Retry-After seconds",
+    503: "The job queue cannot be reached (try again after Retry-After seconds), or the "
+         "database took longer than DATABASE_STATEMENT_TIMEOUT_MS to answer",
 }
-EVERY_OPERATION = (401, 403, 404, 405, 429, 500)
+EVERY_OPERATION = (401, 403, 404, 405, 429, 500, 503)
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     # First: a request id for every log line, and health probes answered before host checks.
     "ops.middleware.RequestLogMiddleware",
     "ops.middleware.HealthCheckMiddleware",
+    # Every statement of a web request is bounded (PostgreSQL); past it a plain 503.
+    "ops.database_time.StatementTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "ops.middleware.ApiNoStoreMiddleware",
@@ -175,6 +177,10 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     # Tests run against the primary's test database through this alias.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
+# PostgreSQL's statement_timeout, in ms, for each statement of a web request (ops.database_time;
+# 0 = none): past it the API answers 503 and the pages a plain message. Below WEB_TIMEOUT, so the
+# request ends with an answer, not a killed web worker.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -292,6 +298,10 @@ LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 86_400)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
+# statement_timeout (ms) of an export's database stream on a worker (0 = none): the stream is
+# one statement, so by default as long as the job may run.
+EXPORTS_STATEMENT_TIMEOUT_MS = env_int("EXPORTS_STATEMENT_TIMEOUT_MS",
+                                       1000 * RQ_QUEUES[EXPORTS_QUEUE]["DEFAULT_TIMEOUT"])
 # Reliability (README "Reliability"): every running attempt holds a lease that the work horse
 # renews every EXPORTS_LEASE_RENEW_SECONDS; each worker runs the reconciler every
 # EXPORTS_RECONCILE_SECONDS, which starts an attempt whose lease has passed again, at most

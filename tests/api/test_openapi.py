@@ -94,7 +94,7 @@ def test_every_endpoint_documents_its_scope_and_errors_in_the_one_shape():
             assert f"`{scope}`" in operation["description"]
             assert len(operation["security"]) == 2
             errors = {code for code in operation["responses"] if code != "200"}
-            assert errors == {"401", "403", "404", "405", "429", "500",
+            assert errors == {"401", "403", "404", "405", "429", "500", "503",
                               *OPERATION_ERRORS.get((path, method), ())}, (path, method)
             for code in errors:
                 content = operation["responses"][code]["content"]["application/json"]
