@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.production import environment_name, require_production_settings
+from config.s3_storage import s3_storage_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -253,22 +254,10 @@ EXPORTS_STORAGE = os.environ.get("EXPORTS_STORAGE", "filesystem")  # filesystem 
 EXPORTS_STORAGE_DIR = Path(os.environ.get("EXPORTS_STORAGE_DIR", VAR_DIR / "exports"))
 
 if EXPORTS_STORAGE == "s3":
+    # Bucket, endpoint, keys, and the client's bounded timeouts and tries (config/s3_storage.py).
     exports_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": os.environ.get("EXPORTS_S3_BUCKET", "log-exports"),
-            "endpoint_url": os.environ.get("EXPORTS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("EXPORTS_S3_REGION") or None,
-            "access_key": os.environ.get("EXPORTS_S3_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("EXPORTS_S3_SECRET_ACCESS_KEY") or None,
-            "location": os.environ.get("EXPORTS_S3_PREFIX", ""),
-            "default_acl": None,
-            "file_overwrite": True,
-            "querystring_auth": True,
-            "querystring_expire": env_int("EXPORTS_DOWNLOAD_URL_TTL", 300),
-            "signature_version": "s3v4",
-            "addressing_style": "path",
-        },
+        "OPTIONS": s3_storage_options(os.environ),
     }
 elif EXPORTS_STORAGE == "filesystem":
     exports_storage = {
