@@ -59,3 +59,15 @@ def api_key_export(*, api_key: ApiKey, export_id: str,
                                                        job.workspace.slug)):
         return None
     return job
+
+
+def attempt_outlived(*, job_id, attempt: int, now) -> bool:
+    """True when a running attempt is no longer wanted alive: its lease has passed (its work
+    horse stopped renewing it) or another attempt, a cancel or a failure replaced it. Never for
+    an export that succeeded (its horse is only exiting)."""
+    return (
+        ExportJob.objects.filter(id=job_id)
+        .exclude(status=ExportJob.Status.SUCCESS)
+        .exclude(attempt=attempt, status=ExportJob.Status.IN_PROGRESS, lease_expires_at__gte=now)
+        .exists()
+    )
