@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
+from logs.filters import CONFLICT
 from ops.database_time import StatementTimeout
 
 if TYPE_CHECKING:
@@ -69,7 +70,10 @@ def from_validation_error(error: ValidationError) -> ApiError:
         reason = messages[0]
         field_name = None if field == "__all__" else field
         message = f"{field_name}: {reason}" if field_name else reason
-        return ApiError(422, message, code="invalid_value", field=field_name)
+        # Values each valid, refused together: what the OpenAPI document cannot state.
+        code = ("conflicting_values" if error.error_dict[field][0].code == CONFLICT
+                else "invalid_value")
+        return ApiError(422, message, code=code, field=field_name)
     return ApiError(422, error.messages[0], code="invalid_value")
 
 

@@ -44,10 +44,15 @@ def documented(*errors: int) -> dict:
 router = Router(auth=key_auth(EXPORT_SCOPE), tags=["Logs Export"])
 
 
+def _whole(value):
+    # JSON Schema's integer includes 2179.0; the services take whole numbers as int.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def export_slice(payload: ExportRequest) -> dict:
     """filters, limit and offset, with the spec's filters.page_size / current_page folded in."""
-    filters, limit, offset = split_paging(payload.filters, limit=payload.limit,
-                                          offset=payload.offset)
+    filters, limit, offset = split_paging(payload.filters, limit=_whole(payload.limit),
+                                          offset=_whole(payload.offset))
     return {"filters": filters, "limit": limit, "offset": offset}
 
 
@@ -126,7 +131,7 @@ def update_export(request: HttpRequest, exportId: str,  # noqa: N803
                         if name in given or (name != "filters" and value is not None)})
     if not changes:
         raise ApiError(422, "nothing to change: give filters, requested_data or description",
-                       code="invalid_value")
+                       code="conflicting_values")
     return _summary(services.export_job_update(job=job, **changes))
 
 

@@ -56,6 +56,8 @@ def _text(value: Any, *, field: str, max_length: int) -> str:
 def _whole(value: Any, *, field: str, low: int, high: int) -> int | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():  # JSON Schema's integer includes 850.0
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError({field: "must be a whole number"})
     if not low <= value <= high:
