@@ -3,8 +3,8 @@
 `install_error_handlers` maps every exception an API request can end in onto that shape: our
 own ApiError, the services' ValidationError / ExportsUnavailable / InvalidTransition /
 QueueUnavailable, a database that cannot be reached (503 with Retry-After, as for the queue),
-ninja's validation and authentication errors, and anything unexpected (a 500 that is logged,
-never a traceback or an HTML page).
+a statement past the web's bound (StatementTimeout), ninja's validation and authentication
+errors, and anything unexpected (a 500 that is logged, never a traceback or an HTML page).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pydantic import BaseModel
 
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
+from logs.filters import CONFLICT
 from ops.database import RETRY_AFTER_SECONDS, connection_lost
+from ops.database_time import StatementTimeout
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -70,7 +72,10 @@ def from_validation_error(error: ValidationError) -> ApiError:
         reason = messages[0]
         field_name = None if field == "__all__" else field
         message = f"{field_name}: {reason}" if field_name else reason
-        return ApiError(422, message, code="invalid_value", field=field_name)
+        # Values each valid, refused together: what the OpenAPI document cannot state.
+        code = ("conflicting_values" if error.error_dict[field][0].code == CONFLICT
+                else "invalid_value")
+        return ApiError(422, message, code=code, field=field_name)
     return ApiError(422, error.messages[0], code="invalid_value")
 
 
@@ -138,6 +143,8 @@ def install_error_handlers(api: NinjaAPI, *, known_fields: dict[str, tuple],
         headers={"Retry-After": str(exc.retry_after)}))
     api.add_exception_handler(OperationalError, database_error)
     api.add_exception_handler(InterfaceError, database_error)
+    handle(StatementTimeout, lambda request, exc: ApiError(503, exc.message,
+                                                           code="database_timeout"))
     handle(SchemaValidationError, lambda request, exc: from_schema_error(exc, known_fields))
     handle(AuthenticationError, lambda request, exc: unauthenticated())
     handle(RequestDataTooBig, lambda request, exc: too_large(_body_limit()))

@@ -44,11 +44,26 @@ def documented(*errors: int) -> dict:
 router = Router(auth=key_auth(EXPORT_SCOPE), tags=["Logs Export"])
 
 
+def _whole(value):
+    # JSON Schema's integer includes 2179.0; the services take whole numbers as int.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def export_slice(payload: ExportRequest) -> dict:
     """filters, limit and offset, with the spec's filters.page_size / current_page folded in."""
-    filters, limit, offset = split_paging(payload.filters, limit=payload.limit,
-                                          offset=payload.offset)
+    filters, limit, offset = split_paging(payload.filters, limit=_whole(payload.limit),
+                                          offset=_whole(payload.offset))
     return {"filters": filters, "limit": limit, "offset": offset}
+
+
+def given_fields(payload: ExportRequest) -> set[str]:
+    """The fields the body names. None takes null: the document types each one without it, and
+    a null read as "the default" would, on update, silently clear every filter."""
+    for name in sorted(payload.model_fields_set):
+        if getattr(payload, name) is None:
+            raise ApiError(422, f"{name}: must not be null; leave it out instead",
+                           code="invalid_value", field=name)
+    return payload.model_fields_set
 
 
 def export_for(request: HttpRequest, export_id: str) -> ExportJob:
@@ -68,6 +83,7 @@ def _summary(job: ExportJob) -> dict:
              description="`total` is the number of logs the export will contain.",
              openapi_extra=documented(*WITH_BODY))
 def create_export(request: HttpRequest, payload: CreateExportRequest):
+    given_fields(payload)
     workspace = resolve_workspace(request.auth, payload.workspace_id)
     job = services.export_job_create(
         workspace=workspace,
@@ -101,8 +117,8 @@ def retrieve_export(request: HttpRequest, exportId: str,  # noqa: N803 (the spec
             summary="Change a draft export", openapi_extra=documented(*WITH_BODY, 409))
 def update_export(request: HttpRequest, exportId: str,  # noqa: N803
                   payload: UpdateExportRequest, workspace_id: str | None = None):
+    given = given_fields(payload)
     job = export_for(request, exportId)
-    given = payload.model_fields_set
     if payload.workspace_id not in (None, "", str(job.workspace_id), job.workspace.slug):
         raise not_found("export")
     changes = {name: getattr(payload, name) for name in ("requested_data", "description")
@@ -115,7 +131,7 @@ def update_export(request: HttpRequest, exportId: str,  # noqa: N803
                         if name in given or (name != "filters" and value is not None)})
     if not changes:
         raise ApiError(422, "nothing to change: give filters, requested_data or description",
-                       code="invalid_value")
+                       code="conflicting_values")
     return _summary(services.export_job_update(job=job, **changes))
 
 

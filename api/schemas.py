@@ -35,9 +35,16 @@ from logs.filters import (
     DECIMAL_RANGES,
     MAX_COST,
     MAX_INTEGER,
+    MAX_METADATA_PAIRS,
     NAME_FILTERS,
+    NAME_ITEM,
+    NAMES_TEXT,
+    ORG_MODEL_PAIR,
+    ORG_MODELS_TEXT,
     RANGE_FILTERS,
     SPEC_FILTERS,
+    STATUS_CODE_TEXT,
+    STATUS_CODES_TEXT,
     format_timestamp,
 )
 from logs.ingestion import MAX_LOGS_PER_REQUEST
@@ -88,8 +95,13 @@ FILTER_DESCRIPTIONS = {
     "current_page": "Public-spec paging, from 0: offset = current_page × page_size.",
 }
 
-Name = Annotated[str, Field(min_length=1)]
-Names = Name | Annotated[list[Name], Field(min_length=1)]
+def _matching(pattern: str) -> Any:
+    return Annotated[str, Field(pattern=pattern)]
+
+
+# The same regular expressions the server checks (logs.filters): "" and [] are no filter.
+Names = _matching(NAMES_TEXT) | list[_matching(NAME_ITEM)]
+OrgModels = _matching(ORG_MODELS_TEXT) | list[_matching(f"^{ORG_MODEL_PAIR}$")]
 StatusCode = Annotated[int, Field(ge=100, le=599)]
 WholeBound = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 CostBound = Annotated[float, Field(ge=0, le=MAX_COST)]
@@ -122,11 +134,15 @@ def _filter_fields() -> dict[str, Any]:
     fields = {"created_at": field(TimeRange, "created_at")}
     for key in RANGE_FILTERS:
         fields[key] = field(CostRange if key in DECIMAL_RANGES else WholeRange, key)
-    for key in (*NAME_FILTERS, "ai_org_model"):
+    for key in NAME_FILTERS:
         fields[key] = field(Names, key)
+    fields["ai_org_model"] = field(OrgModels, "ai_org_model")
     fields["status_code"] = field(
-        str | StatusCode | Annotated[list[StatusCode], Field(min_length=1)], "status_code")
-    fields["metadata"] = field(dict[str, str], "metadata")
+        _matching(STATUS_CODES_TEXT) | StatusCode
+        | list[StatusCode | _matching(f"^{STATUS_CODE_TEXT}$")], "status_code")
+    fields["metadata"] = field(
+        Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], str | float],
+                  Field(max_length=MAX_METADATA_PAIRS)], "metadata")
     for name, (target, bound) in SPEC_FILTERS.items():
         if bound is None:
             kind: Any = Names
@@ -287,25 +303,26 @@ class DownloadLogsResponse(Schema):
 
 # --- Logs --------------------------------------------------------------------------------------
 
+# Headers and metadata are kept as sent (credentials masked): any JSON value.
 class CustomLogRequest(Schema):
     url: str = Field(min_length=1, max_length=2000)
     method: str | None = Field(default=None, max_length=20)
-    headers: dict[str, str] | None = None
+    headers: dict[str, Any] | None = None
     body: dict[str, Any]
 
 
 class CustomLogResponse(Schema):
     status: int | None = Field(default=None, ge=100, le=599)
-    headers: dict[str, str] | None = None
+    headers: dict[str, Any] | None = None
     body: dict[str, Any]
-    response_time: int | None = Field(default=None, ge=0)
+    response_time: int | None = Field(default=None, ge=0, le=MAX_INTEGER)
 
 
 class CustomLogMetadata(Schema):
     model_config = ConfigDict(extra="allow")
     trace_id: str | None = Field(default=None, max_length=200)
-    span_id: str | None = None
-    span_name: str | None = None
+    span_id: Any = None
+    span_name: Any = None
 
 
 class CustomLog(Closed):

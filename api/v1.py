@@ -27,13 +27,15 @@ ERROR_RESPONSES = {
     409: "The export's status does not allow this",
     413: "Request body too large",
     415: "The request body is not JSON (Content-Type must be application/json)",
-    422: "A value is invalid; the error names the field",
+    422: "A value is invalid (code invalid_value), or values valid one by one are not "
+         "together, e.g. gte above lte (code conflicting_values); the error names the field",
     429: "Over the key's request rate (API_RATE_LIMIT), or too many wrong keys from this "
          "address; try again after Retry-After seconds",
     500: "The server failed; the error is logged",
-    503: "The job queue cannot be reached; try again after Retry-After seconds",
+    503: "The job queue cannot be reached (try again after Retry-After seconds), or the "
+         "database took longer than DATABASE_STATEMENT_TIMEOUT_MS to answer",
 }
-EVERY_OPERATION = (401, 403, 404, 405, 429, 500)
+EVERY_OPERATION = (401, 403, 404, 405, 429, 500, 503)
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.production import environment_name, require_production_settings
+from config.s3_storage import s3_storage_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -94,6 +95,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver serves static files through WhiteNoise too, as production does: Django's own
+    # static handler answered a path that climbs out of the static folder with a 500.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
@@ -112,6 +116,8 @@ MIDDLEWARE = [
     # First: a request id for every log line, and health probes answered before host checks.
     "ops.middleware.RequestLogMiddleware",
     "ops.middleware.HealthCheckMiddleware",
+    # Every statement of a web request is bounded (PostgreSQL); past it a plain 503.
+    "ops.database_time.StatementTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "ops.middleware.ApiNoStoreMiddleware",
@@ -173,6 +179,10 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     # Tests run against the primary's test database through this alias.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
+# PostgreSQL's statement_timeout, in ms, for each statement of a web request (ops.database_time;
+# 0 = none): past it the API answers 503 and the pages a plain message. Below WEB_TIMEOUT, so the
+# request ends with an answer, not a killed web worker.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -261,22 +271,10 @@ EXPORTS_STORAGE = os.environ.get("EXPORTS_STORAGE", "filesystem")  # filesystem 
 EXPORTS_STORAGE_DIR = Path(os.environ.get("EXPORTS_STORAGE_DIR", VAR_DIR / "exports"))
 
 if EXPORTS_STORAGE == "s3":
+    # Bucket, endpoint, keys, and the client's bounded timeouts and tries (config/s3_storage.py).
     exports_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": os.environ.get("EXPORTS_S3_BUCKET", "log-exports"),
-            "endpoint_url": os.environ.get("EXPORTS_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("EXPORTS_S3_REGION") or None,
-            "access_key": os.environ.get("EXPORTS_S3_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("EXPORTS_S3_SECRET_ACCESS_KEY") or None,
-            "location": os.environ.get("EXPORTS_S3_PREFIX", ""),
-            "default_acl": None,
-            "file_overwrite": True,
-            "querystring_auth": True,
-            "querystring_expire": env_int("EXPORTS_DOWNLOAD_URL_TTL", 300),
-            "signature_version": "s3v4",
-            "addressing_style": "path",
-        },
+        "OPTIONS": s3_storage_options(os.environ),
     }
 elif EXPORTS_STORAGE == "filesystem":
     exports_storage = {
@@ -310,6 +308,10 @@ LOGS_RETENTION_DAYS = env_int("LOGS_RETENTION_DAYS", 0)
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 86_400)
 # Operational throttle: caps how fast one job reads the database (0 = no cap).
 EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
+# statement_timeout (ms) of an export's database stream on a worker (0 = none): the stream is
+# one statement, so by default as long as the job may run.
+EXPORTS_STATEMENT_TIMEOUT_MS = env_int("EXPORTS_STATEMENT_TIMEOUT_MS",
+                                       1000 * RQ_QUEUES[EXPORTS_QUEUE]["DEFAULT_TIMEOUT"])
 # Reliability (docs/reliability.md): every running attempt holds a lease that the work horse
 # renews every EXPORTS_LEASE_RENEW_SECONDS; each worker runs the reconciler every
 # EXPORTS_RECONCILE_SECONDS, which starts an attempt whose lease has passed again, at most
@@ -349,6 +351,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # No handler of Django's own (its DEBUG console, mail_admins): every line goes through
+        # ours, which redacts.
+        "django": {"handlers": [], "propagate": True},
         # runserver's own access log (it prints paths, signed links included) goes through ours.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},

@@ -87,3 +87,13 @@ def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -
     return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
                              limit=limit, offset=offset,
                              hourly=time_range(workspace_id=workspace_id, filters=filters))
+def attempt_outlived(*, job_id, attempt: int, now) -> bool:
+    """True when a running attempt is no longer wanted alive: its lease has passed (its work
+    horse stopped renewing it) or another attempt, a cancel or a failure replaced it. Never for
+    an export that succeeded (its horse is only exiting)."""
+    return (
+        ExportJob.objects.filter(id=job_id)
+        .exclude(status=ExportJob.Status.SUCCESS)
+        .exclude(attempt=attempt, status=ExportJob.Status.IN_PROGRESS, lease_expires_at__gte=now)
+        .exists()
+    )

@@ -21,11 +21,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from rq.worker import Worker
 
 logger = logging.getLogger(__name__)
 
 MAINTENANCE_CHECK_SECONDS = 300  # one UPDATE that finds the pass not due: cheap to ask often
+EXPORT_TASK = "exports.tasks.run_export"
 
 
 def reconcile_periodically(stop: threading.Event) -> None:
@@ -59,7 +61,45 @@ def maintain_periodically(stop: threading.Event) -> None:
             return
 
 
+def horse_outlived_its_lease(job, *, working_seconds: float) -> bool:
+    """A horse that has had a lease's time to renew it, and whose attempt is no longer wanted
+    alive (exports.selectors.attempt_outlived)."""
+    from exports.selectors import attempt_outlived
+
+    if job.func_name != EXPORT_TASK or working_seconds < settings.EXPORTS_LEASE_SECONDS:
+        return False
+    job_id, attempt = job.args
+    try:
+        return attempt_outlived(job_id=job_id, attempt=attempt, now=timezone.now())
+    finally:
+        connection.close()  # never open in this process when it forks the next horse
+
+
 class ExportWorker(Worker):
+    """Also ends a work horse that stopped renewing its lease (hung: SIGSTOP, a deadlock, a
+    stalled mount). The reconciler starts the attempt again after the lease; without this, the
+    retry, and every other export, waited behind the hung horse for EXPORTS_JOB_TIMEOUT."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # RQ looks at its horse this often (default 30 s): at each renewal's pace instead.
+        self.job_monitoring_interval = max(1, min(self.job_monitoring_interval,
+                                                  settings.EXPORTS_LEASE_RENEW_SECONDS))
+
+    def maintain_heartbeats(self, job, *args, **kwargs) -> None:
+        super().maintain_heartbeats(job, *args, **kwargs)
+        started = job.started_at
+        working = (timezone.now() - started).total_seconds() if started else 0.0
+        try:
+            outlived = horse_outlived_its_lease(job, working_seconds=working)
+        except Exception:  # the database away: the next look may get through
+            logger.exception("could not check the lease of job %s", job.id)
+            return
+        if outlived:
+            logger.warning("job %s: its work horse %s stopped renewing its lease; ending it",
+                           job.id, self.horse_pid)
+            self.kill_horse()
+
     def work(self, *args, **kwargs) -> bool:
         stop = threading.Event()
         periodic = [("export-reconciler", reconcile_periodically)]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, connections
 from django.db.models import F, TextField
 from django.db.models.expressions import RawSQL
@@ -31,6 +32,7 @@ from logs.filters import matching_logs
 from logs.hourly_counts import TimeRange, time_range
 from logs.keyset import Position, beyond, seek_slice
 from logs.replica import read_database
+from ops.database_time import statement_timeout_sql
 
 # Called with the number of rows written so far; raises to stop the export.
 Checkpoint = Callable[[int], None]
@@ -274,6 +276,8 @@ def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[byte
     source = connections[queryset.db]
     raw = source.get_new_connection(source.get_connection_params())
     try:
+        # The stream's own bound, however the web's is set.
+        raw.execute(statement_timeout_sql(settings.EXPORTS_STATEMENT_TIMEOUT_MS))
         yield from _copy_blocks(raw, _copy_statement(raw, queryset, fields))
     finally:
         raw.close()

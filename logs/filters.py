@@ -8,6 +8,7 @@ everything downstream reads only the normalised form.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,6 +23,15 @@ from logs.models import Log
 
 # Deterministic order, so that consecutive offset pages never overlap or skip.
 LOG_ORDER = ("created_at", "id")
+
+
+# The code of a refusal for values that are each valid but not together: a combination no JSON
+# schema of the API states (the API answers it as "conflicting_values").
+CONFLICT = "conflict"
+
+
+def conflict(field: str, reason: str) -> ValidationError:
+    return ValidationError({field: ValidationError(reason, code=CONFLICT)})
 
 
 def refuse_unstorable_text(value: str, *, field: str) -> str:
@@ -67,11 +77,23 @@ def format_timestamp(value: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+# The shapes of the name filters, as regular expressions the OpenAPI document states too
+# (api.schemas), so that the document and the server agree on every value.
+NAMES_TEXT = r"^$|[^\s,]"  # "" (no filter) or at least one name between the commas
+NAME_ITEM = r"\S"  # an item of a list of names: not blank
+ORG_MODEL_PAIR = r"\s*[^\s,_][^,]*__[^,]*[^\s,]\s*"  # provider__model
+ORG_MODELS_TEXT = rf"^$|^(\s*,)*{ORG_MODEL_PAIR}(,({ORG_MODEL_PAIR}|\s*))*$"
+STATUS_CODE_TEXT = r"\s*[1-5][0-9][0-9]\s*"
+STATUS_CODES_TEXT = rf"^$|^{STATUS_CODE_TEXT}(,{STATUS_CODE_TEXT})*$"
+
+
 def _text_list(value: Any, *, field: str) -> list[str]:
     """One name, a comma-separated string of names, or a list of names."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValidationError({field: "must be a name or a list of names"})
+    if not isinstance(value, str) and not all(item.strip() for item in items):
+        raise ValidationError({field: "must not hold a blank name"})
     names = sorted({refuse_unstorable_text(item, field=field).strip()
                     for item in items if item.strip()})
     if not names:
@@ -81,16 +103,16 @@ def _text_list(value: Any, *, field: str) -> list[str]:
 
 def _status_code_list(value: Any, *, field: str) -> list[int]:
     items = value.split(",") if isinstance(value, str) else value
-    if isinstance(items, int) and not isinstance(items, bool):
+    if isinstance(items, int | float) and not isinstance(items, bool):
         items = [items]
     if not isinstance(items, list):
         raise ValidationError({field: "must be a status code or a list of status codes"})
     codes = set()
     for item in items:
-        try:
-            code = int(item.strip()) if isinstance(item, str) else item
-        except ValueError:
-            code = None
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)
+        code = (int(item) if isinstance(item, str) and re.fullmatch(STATUS_CODE_TEXT, item)
+                else item)
         if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
             raise ValidationError({field: f"{item!r} is not an HTTP status code (100-599)"})
         codes.add(code)
@@ -166,7 +188,7 @@ def _range_bounds(value: Any, *, key: str, decimal: bool) -> dict[str, int | flo
             continue
         bounds[bound] = _number(value[bound], field=f"filters.{key}.{bound}", decimal=decimal)
     if "gte" in bounds and "lte" in bounds and bounds["gte"] > bounds["lte"]:
-        raise ValidationError({f"filters.{key}.gte": "must not be more than lte"})
+        raise conflict(f"filters.{key}.gte", "must not be more than lte")
     return bounds
 
 
@@ -195,7 +217,7 @@ def _org_model_list(value: Any, *, field: str) -> list[str]:
     pairs = []
     for item in _text_list(value, field=field):
         provider, separator, model = item.partition("__")
-        if not separator or not provider.strip() or not model.strip():
+        if not re.fullmatch(ORG_MODEL_PAIR, item):
             raise ValidationError(
                 {field: f"{item!r} is not provider__model, e.g. openai__gpt-4o"}
             )
@@ -236,9 +258,7 @@ def _translate_spec_dialect(raw: dict) -> dict:
             continue
         if target in translated:
             spec_name = key if key != target else source[target]
-            raise ValidationError(
-                {f"filters.{spec_name}": f"is given twice (also as filters.{target})"}
-            )
+            raise conflict(f"filters.{spec_name}", f"is given twice (also as filters.{target})")
         translated[target] = dict(value) if isinstance(value, dict) else value
         source[target] = key
     for key, value in raw.items():
@@ -247,9 +267,8 @@ def _translate_spec_dialect(raw: dict) -> dict:
             continue
         existing = translated.setdefault(target, {})
         if not isinstance(existing, dict) or existing.get(bound) not in (None, ""):
-            raise ValidationError(
-                {f"filters.{key}": f"conflicts with filters.{target}.{bound}; give one of them"}
-            )
+            raise conflict(f"filters.{key}",
+                           f"conflicts with filters.{target}.{bound}; give one of them")
         existing[bound] = value
     return translated
 
@@ -285,7 +304,7 @@ def normalise_filters(raw: Any) -> dict:
             if created_at.get(key) not in (None, "")
         }
         if "gte" in bounds and "lte" in bounds and bounds["gte"] > bounds["lte"]:
-            raise ValidationError({"filters.created_at.gte": "must not be after lte"})
+            raise conflict("filters.created_at.gte", "must not be after lte")
         if bounds:
             normalised["created_at"] = {key: format_timestamp(v) for key, v in bounds.items()}
     for key in RANGE_FILTERS:
@@ -336,17 +355,15 @@ def split_paging(raw: Any, *, limit: Any = None, offset: Any = None) -> tuple[An
         if page < 0:
             raise ValidationError({"filters.current_page": "must be 0 or more"})
         if page and limit is None:
-            raise ValidationError({"filters.current_page": "needs filters.page_size"})
+            raise conflict("filters.current_page", "needs filters.page_size")
         offset = page * (limit or 0)
         if offset > MAX_INTEGER:
-            raise ValidationError(
-                {"filters.current_page": "is too large: current_page × page_size must be at "
-                                         f"most {MAX_INTEGER:,}"}
-            )
+            raise conflict("filters.current_page", "is too large: current_page × page_size must "
+                                                   f"be at most {MAX_INTEGER:,}")
     for name, from_page, source in (("limit", limit, "page_size"),
                                     ("offset", offset, "current_page")):
         if from_page is not None and given[name] is not None:
-            raise ValidationError({name: f"give either {name} or filters.{source}, not both"})
+            raise conflict(name, f"give either {name} or filters.{source}, not both")
     return (rest, given["limit"] if limit is None else limit,
             given["offset"] if offset is None else offset)
 

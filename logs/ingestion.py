@@ -20,6 +20,7 @@ from logs.canonical_json import canonical_json
 from logs.models import Log
 
 MAX_LOGS_PER_REQUEST = 1000
+MAX_TOKENS = 2**31 - 1  # the token columns are 32-bit integers
 SECRET_HEADERS = frozenset({
     "authorization", "x-portkey-api-key", "api-key", "x-api-key", "proxy-authorization",
     "cookie", "x-goog-api-key",
@@ -55,6 +56,8 @@ def _text(value: Any, *, field: str, max_length: int) -> str:
 def _whole(value: Any, *, field: str, low: int, high: int) -> int | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():  # JSON Schema's integer includes 850.0
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError({field: "must be a whole number"})
     if not low <= value <= high:
@@ -64,7 +67,7 @@ def _whole(value: Any, *, field: str, low: int, high: int) -> int | None:
 
 def _count(value: Any) -> int:
     """A token count from a provider's usage block; anything else counts as unknown (0)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
         return value
     return 0
 
@@ -77,11 +80,17 @@ def _masked_headers(headers: Any, *, field: str) -> dict:
     }
 
 
-def _provider(url: str, headers: dict, metadata: dict) -> str:
+def _host(url: str, *, field: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError as error:  # e.g. "http://[::1": an unclosed IPv6 address
+        raise ValidationError({field: f"is not a valid URL ({error})"}) from None
+
+
+def _provider(host: str, headers: dict, metadata: dict) -> str:
     named = metadata.get("provider") or headers.get("x-portkey-provider")
     if isinstance(named, str) and named.strip():
         return named.strip()[:100]
-    host = urlsplit(url).hostname or ""
     for fragment, provider in PROVIDER_HOSTS:
         if fragment in host:
             return provider
@@ -115,6 +124,7 @@ def log_from_custom_log(payload: Any, *, workspace: Workspace, field: str) -> Lo
     url = _text(request.get("url"), field=f"{p}request.url", max_length=2000)
     if not url:
         raise ValidationError({f"{p}request.url": "is required"})
+    host = _host(url, field=f"{p}request.url")
     request_body = _object(request.get("body"), field=f"{p}request.body", required=True)
     response_body = _object(response.get("body"), field=f"{p}response.body", required=True)
     _text(request.get("method"), field=f"{p}request.method", max_length=20)
@@ -134,6 +144,9 @@ def log_from_custom_log(payload: Any, *, workspace: Workspace, field: str) -> Lo
     request_tokens = _count(usage.get("prompt_tokens", usage.get("input_tokens")))
     response_tokens = _count(usage.get("completion_tokens", usage.get("output_tokens")))
     total_tokens = _count(usage.get("total_tokens")) or request_tokens + response_tokens
+    if total_tokens > MAX_TOKENS:
+        raise ValidationError({f"{p}response.body.usage.total_tokens": (
+            f"the prompt and completion tokens add up to more than {MAX_TOKENS}")})
     model = request_body.get("model") or response_body.get("model") or ""
     lowered_headers = {str(k).lower(): v for k, v in request_headers.items()}
     config = lowered_headers.get("x-portkey-config")
@@ -144,7 +157,7 @@ def log_from_custom_log(payload: Any, *, workspace: Workspace, field: str) -> Lo
         created_at=timezone.now(),
         request=stored_request,
         response=stored_response,
-        ai_provider=_provider(url, lowered_headers, metadata),
+        ai_provider=_provider(host, lowered_headers, metadata),
         ai_model=model[:200] if isinstance(model, str) else "",
         request_tokens=request_tokens,
         response_tokens=response_tokens,

@@ -139,8 +139,11 @@ def test_start_cancel_and_download_in_the_wrong_state_are_409(api, seeded):
     ({"requested_data": ["id"], "filters": {"cost_max": 1e300}}, "filters.cost.lte", "at most"),
 ])
 def test_invalid_values_are_422_naming_the_field(api, seeded, body, field, reason):
+    # Values each valid but not together (no schema states it) have a code of their own.
+    together = reason in ("not both", "too large")
     error = assert_error(api.post("/v1/logs/exports", body), 422, field=field,
-                         code="invalid_value", contains=reason)
+                         code="conflicting_values" if together else "invalid_value",
+                         contains=reason)
     assert error["message"].startswith(f"{field}: ")
     assert not ExportJob.objects.exists()
 
@@ -207,3 +210,23 @@ def test_a_failed_export_answers_the_plain_reason_not_the_technical_text(api, se
     assert [entry["error"] for entry in listed if entry["id"] == export_id] == [item["error"]]
     job.refresh_from_db()
     assert job.error == technical  # kept as it was for the admin
+
+
+@pytest.mark.parametrize("name", ["filters", "requested_data", "format", "description",
+                                  "limit", "offset"])
+def test_update_with_null_is_422_and_changes_nothing(api, seeded, name):
+    # {"filters": null} silently cleared every filter; null is no value the document allows.
+    export_id = create(api, filters={"ai_model": "gpt-4o"}, description="kept", limit=20,
+                       offset=5, format="jsonl.gz")["id"]
+    before = ExportJob.objects.values().get(id=export_id)
+    response = api.put(f"/v1/logs/exports/{export_id}", {name: None})
+    assert_error(response, 422, field=name, code="invalid_value", contains="null")
+    assert ExportJob.objects.values().get(id=export_id) == before
+
+
+@pytest.mark.parametrize("name", ["filters", "format", "description", "limit", "offset",
+                                  "workspace_id"])
+def test_create_with_null_is_422_and_creates_nothing(api, seeded, name):
+    assert_error(api.post("/v1/logs/exports", {"requested_data": ["id"], name: None}), 422,
+                 field=name, code="invalid_value", contains="null")
+    assert not ExportJob.objects.exists()

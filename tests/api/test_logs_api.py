@@ -117,3 +117,20 @@ def test_a_batch_over_the_body_limit_is_413_and_inserts_nothing(api, workspace, 
     assert_error(api.post("/v1/logs", [custom_log() for _ in range(20)]), 413,
                  code="payload_too_large")
     assert not Log.objects.exists()
+
+
+def test_a_url_that_cannot_be_parsed_is_422_naming_the_field(api, workspace):
+    # urlsplit("http://[::1").hostname raises; that was a 500.
+    payload = custom_log(request={"url": "http://[::1", "body": {}})
+    assert_error(api.post("/v1/logs", payload), 422, field="request.url", code="invalid_value")
+    assert not Log.objects.exists()
+
+
+def test_token_counts_whose_sum_passes_the_column_are_422_naming_the_field(api, workspace):
+    # Each part fits a 32-bit column, their sum (total_tokens) does not: on PostgreSQL the
+    # insert overflowed, a 500.
+    usage = {"prompt_tokens": 2**31 - 1, "completion_tokens": 2**31 - 1}
+    payload = custom_log(response={"status": 200, "body": {"usage": usage}})
+    assert_error(api.post("/v1/logs", payload), 422, field="response.body.usage.total_tokens",
+                 code="invalid_value")
+    assert not Log.objects.exists()

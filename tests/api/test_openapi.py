@@ -10,6 +10,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -45,8 +47,25 @@ OPERATION_ERRORS = {
     ("/logs/exports/{exportId}/download", "get"): {"409"},
     ("/logs", "post"): {"400", "413", "415", "422"},
 }
+
+
+@schemathesis.check
+def schema_valid_data_accepted(ctx, response, case):
+    """positive_data_acceptance, except for values each valid and refused together (gte above
+    lte, a filter in both dialects): the API answers those 422 conflicting_values, and no JSON
+    schema states them."""
+    if response.status_code == 422 and response.json()["error"]["code"] == "conflicting_values":
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+# The document and the server agree both ways: no schema-valid request refused, no
+# schema-violating one accepted (format: null was, ai_org_model "x" was refused).
+# Per strategy (each operation, positive and negative, with and without a known id): enough to
+# meet a float limit, an ai_org_model without "__" or a null format, and a run of about a minute.
+EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+          response_schema_conformance, negative_data_rejection, schema_valid_data_accepted]
 
 
 def test_the_document_is_valid_openapi_and_built_from_the_catalogues():
@@ -94,7 +113,7 @@ def test_every_endpoint_documents_its_scope_and_errors_in_the_one_shape():
             assert f"`{scope}`" in operation["description"]
             assert len(operation["security"]) == 2
             errors = {code for code in operation["responses"] if code != "200"}
-            assert errors == {"401", "403", "404", "405", "429", "500",
+            assert errors == {"401", "403", "404", "405", "429", "500", "503",
                               *OPERATION_ERRORS.get((path, method), ())}, (path, method)
             for code in errors:
                 content = operation["responses"][code]["content"]["application/json"]
@@ -126,6 +145,9 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(live_
     draft = services.export_job_create(workspace=seeded, filters={}, requested_data=["id"])
     log_id = str(seeded.logs.values_list("id", flat=True).first())
     schema = schemathesis.openapi.from_dict(openapi_document())
+    # Text with NUL is refused by the server (no database stores it) and the document says so
+    # in words only: a pattern on every key of every nested object is beyond JSON Schema.
+    schema.config.generation.update(allow_x00=False)
     headers = {"x-portkey-api-key": raw}
     base_url = f"{live_server.url}/v1"
     calls = 0
@@ -137,7 +159,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(live_
                       for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
                       for ids in ((None,) if known_ids is None else (None, known_ids))]
         for strategy in strategies:
-            @settings(max_examples=12, deadline=None, database=None, derandomize=True,
+            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                       phases=[Phase.explicit, Phase.generate],
                       suppress_health_check=list(HealthCheck))
             @given(case=strategy)
@@ -148,4 +170,28 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(live_
                 calls += 1
 
             run()
-    assert calls > 100
+    assert calls > 15 * EXAMPLES
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("ai_org_model", "openai__gpt-4o"), ("ai_org_model", " , openai__gpt-4o, anthropic__c-2 "),
+    ("ai_org_model", "x"), ("ai_org_model", "__gpt-4o"), ("ai_org_model", "openai__ "),
+    ("ai_org_model", ["openai__gpt-4o"]), ("ai_org_model", ["x"]), ("ai_org_model", [" "]),
+    ("ai_model", " "), ("ai_model", ","), ("ai_model", "a, ,b"), ("ai_model", ["a", " "]),
+    ("ai_model", ""), ("ai_model", []),
+    ("status_code", "200, 404"), ("status_code", "200,"), ("status_code", "abc"),
+    ("status_code", 200.0), ("status_code", ["200", 404]), ("status_code", ["+200"]),
+    ("metadata", {"a": 1}), ("metadata", {"a": True}), ("metadata", {"": "x"}),
+    ("metadata", {f"k{i}": "v" for i in range(21)}),
+])
+def test_the_document_and_the_server_agree_on_each_filter_value(api, workspace, name, value):
+    """A filter value the document allows is accepted, one it refuses is refused: schemathesis
+    found ai_org_model "x" allowed by the document and refused by the server."""
+    from jsonschema import Draft202012Validator
+
+    document = openapi_document()
+    schema = {**document["components"]["schemas"]["ExportFilters"],
+              "components": document["components"]}
+    allowed = Draft202012Validator(schema).is_valid({name: value})
+    response = api.post("/v1/logs/exports", {"requested_data": ["id"], "filters": {name: value}})
+    assert response.status_code == (200 if allowed else 422), (allowed, response.content)

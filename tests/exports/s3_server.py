@@ -20,9 +20,13 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from config.s3_storage import s3_storage_options
+
 ACCESS_KEY, SECRET_KEY = "exports-test", "exports-test-secret"
 PART_SIZE = 5 * 1024 * 1024
 BUCKET = "log-exports-test"
+# endpoint URL -> the `weed server` process behind it (tests stop and continue it).
+WEED_PROCESSES: dict[str, subprocess.Popen] = {}
 
 
 def _weed_binary() -> str | None:
@@ -83,6 +87,7 @@ def s3_server(tmp_path_factory):
                     f"SeaweedFS did not answer: {error}\n{log_file.read_text()[-3000:]}"
                 ) from error
             time.sleep(0.3)
+    WEED_PROCESSES[endpoint] = process
     yield endpoint
     process.terminate()
     try:
@@ -106,22 +111,17 @@ def s3_storage(s3_server, export_storage_dir, settings):
     """A fresh key prefix, and the `exports` storage pointed at it (as EXPORTS_STORAGE=s3 would)."""
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     client = _client(s3_server)
-    settings.STORAGES = {**settings.STORAGES, "exports": {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": BUCKET, "endpoint_url": s3_server, "region_name": "us-east-1",
-            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": prefix,
-            "default_acl": None, "file_overwrite": True, "querystring_auth": True,
-            "querystring_expire": 300, "signature_version": "s3v4", "addressing_style": "path",
-        },
-    }}
-    settings.EXPORTS_S3_PART_SIZE = PART_SIZE
-    # S3's presigned URLs themselves (tests/ops/test_serve.py fetches through the app).
-    settings.EXPORTS_S3_DOWNLOAD_VIA_APP = False
     worker_env = {
         "EXPORTS_STORAGE": "s3", "EXPORTS_S3_BUCKET": BUCKET, "EXPORTS_S3_PREFIX": prefix,
         "EXPORTS_S3_ENDPOINT_URL": s3_server, "EXPORTS_S3_REGION": "us-east-1",
         "EXPORTS_S3_ACCESS_KEY_ID": ACCESS_KEY, "EXPORTS_S3_SECRET_ACCESS_KEY": SECRET_KEY,
         "EXPORTS_S3_PART_SIZE": str(PART_SIZE),
     }
+    # The storage as EXPORTS_STORAGE=s3 configures it, from the same variables.
+    settings.STORAGES = {**settings.STORAGES, "exports": {
+        "BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(worker_env),
+    }}
+    settings.EXPORTS_S3_PART_SIZE = PART_SIZE
+    # S3's presigned URLs themselves (tests/ops/test_serve.py fetches through the app).
+    settings.EXPORTS_S3_DOWNLOAD_VIA_APP = False
     return client, prefix, worker_env

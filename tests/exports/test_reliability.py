@@ -298,3 +298,33 @@ def test_a_dropped_database_connection_during_the_copy_is_retried_like_a_dead_at
     assert "database connection was lost" in retry["reason"], retry
     assert job.sha256 == file_digest(export_storage_dir, job)
     assert partial_files(export_storage_dir) == []
+
+
+def test_a_hung_work_horse_is_ended_by_its_worker_and_the_retry_runs_there(
+    logs_3000, rq_workers, export_storage_dir
+):
+    """One worker (as `make run` has): its horse stops (SIGSTOP: alive, renewing nothing). The
+    reconciler starts the export again after the lease; the worker ends the stopped horse, so
+    the retry runs on that same worker instead of waiting EXPORTS_JOB_TIMEOUT (here 10 min)."""
+    expected = reference_export(logs_3000, rq_workers, export_storage_dir)
+    worker = rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="1000",
+                              EXPORTS_JOB_TIMEOUT="600", **FAST)
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    mid_export(job)
+    [horse] = wait_for(lambda: rq_workers.horses(worker), message="no work horse")
+    os.kill(horse, signal.SIGSTOP)
+    stopped = timezone.now()
+    try:
+        finished(job, timeout=60)
+    finally:
+        # A hung horse left by a failing run goes with the test.
+        if process_alive(horse):
+            os.kill(horse, signal.SIGKILL)
+    assert job.status == Status.SUCCESS, job.error
+    assert job.attempt == 2
+    assert (job.finished_at - stopped).total_seconds() < 60
+    assert job.sha256 == file_digest(export_storage_dir, job) == expected
+    wait_for(lambda: not process_alive(horse), timeout=10, message="the hung horse lives on")
+    assert partial_files(export_storage_dir) == []
+    assert worker.poll() is None  # the one worker lived on and ran the retry

@@ -83,3 +83,49 @@ def test_json_lines_carry_the_request_fields():
     assert line["request_id"] == "abc123abc123" and line["message"] == "GET /x 200"
     assert line["http"]["path"] == "/exports/file/[redacted]/"
     assert line["level"] == "INFO" and line["logger"] == "ops.requests"
+
+
+@pytest.mark.integration
+def test_runserver_under_debug_prints_no_signed_link_and_refuses_static_escapes(tmp_path):
+    """`manage.py runserver` with DEBUG on, as a developer runs it: Django's own console handler
+    (DEBUG only) printed "Not Found: /exports/file/eyJ…" unredacted, and a static path that
+    climbs out of the static folder was a 500."""
+    import os
+    import subprocess
+    import sys
+
+    import requests
+
+    from tests.conftest import ROOT, wait_for
+    from tests.ops.test_health import free_port
+
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+           "DEBUG": "1", "VAR_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    output = tmp_path / "runserver.log"
+    with open(output, "w") as log:
+        server = subprocess.Popen(  # noqa: S603 - fixed arguments
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    token = "eyJqb2IiOiIxIn0:secretpartofthelink1234"
+    try:
+        def answers():
+            try:
+                return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(answers, timeout=60, interval=0.3,
+                 message=f"runserver never answered:\n{output.read_text()[-3000:]}")
+        assert requests.get(f"{base}/exports/file/{token}/", timeout=10).status_code == 404
+        escape = requests.get(f"{base}/static/..%2f..%2fconfig/settings.py", timeout=10)
+        assert escape.status_code == 404
+        assert "SECRET_KEY" not in escape.text
+        wait_for(lambda: "/exports/file/[redacted]" in output.read_text(), timeout=10,
+                 message=output.read_text()[-3000:])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    text = output.read_text()
+    assert "secretpartofthelink" not in text, text
