@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from config.s3_storage import s3_storage_options
-from exports import services
+from exports import runtime, services
 from exports.models import ExportJob
 from tests.exports.s3_server import WEED_PROCESSES
 from tests.exports.test_export_jobs_integration import start
@@ -66,7 +66,7 @@ def test_an_export_to_a_hung_s3_server_fails_within_a_bound(seeded, hung_s3, exp
 
     def run():
         with contextlib.suppress(Exception):  # recorded on the job, as a worker's run records it
-            services.export_job_run(job_id=job.id, attempt=1)
+            runtime.export_job_run(job_id=job.id, attempt=1)
 
     finishes_within(WITHIN_SECONDS, run)
     job.refresh_from_db()
