@@ -39,12 +39,24 @@ run: $(STAMP)
 serve: $(PRODUCTION_STAMP)
 	DJANGO_ENV=production $(BIN)/python manage.py serve $(SERVE_ARGS)
 
+# Three passes, each given PYTEST_ARGS (exit 5, "no test selected", is no failure in any one):
+# the suite on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in one process); the tests
+# marked `serial` alone after it; and, when DATABASE_URL points at PostgreSQL, the tests marked
+# `sqlite` again with DATABASE_URL unset, on SQLite (what `make run` uses).
+PYTEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PYTEST) -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@case "$${DATABASE_URL:-sqlite}" in sqlite*) ;; *) \
+		echo "--- the SQLite-specific tests, on SQLite"; \
+		env -u DATABASE_URL $(PYTEST) -n $(PYTEST_WORKERS) -m sqlite $(PYTEST_ARGS) \
+			|| [ $$? -eq 5 ];; esac
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)

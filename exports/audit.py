@@ -7,12 +7,17 @@ signed-URL file view records the fetch itself, naming the user or key the link w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
 from accounts.models import ApiKey
 from exports.models import ExportEvent, ExportJob
 from ops.client_address import client_address
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 Action = ExportEvent.Action
 Channel = ExportEvent.Channel
@@ -24,7 +29,7 @@ class Actor:
     """Who acts, through what, from where."""
 
     channel: str
-    user: object | None = None
+    user: AbstractBaseUser | AnonymousUser | None = None
     api_key: ApiKey | None = None
     ip_address: str | None = None
     # For a signed-link fetch: the user or key the link was issued to.

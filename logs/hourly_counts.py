@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from django.db.models import QuerySet, Sum
 
@@ -42,7 +43,7 @@ class TimeRange:
     """A workspace's logs with gte <= created_at <= lte (either bound may be open) and, for each
     facet given, one of its values."""
 
-    workspace_id: int
+    workspace_id: UUID
     gte: datetime | None
     lte: datetime | None
     using: str = "default"

@@ -13,7 +13,7 @@ from exports.models import MaintenanceState
 from logs.models import Log
 from tests.conftest import wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.sqlite, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 PASS_LOGGED = "maintenance by worker "  # the line each pass logs, plain or JSON
 

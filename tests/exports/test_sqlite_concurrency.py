@@ -20,6 +20,7 @@ from logs.seeding import seed_logs
 from tests.conftest import ROOT, _database_url
 
 pytestmark = [
+    pytest.mark.sqlite,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's locking only"),
