@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -306,7 +307,7 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
 
 
 @require_GET
-def export_file(request: HttpRequest, token: str) -> HttpResponse:
+def export_file(request: HttpRequest, token: str) -> HttpResponseBase:
     """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
     fetch goes into the audit trail under the user or key the link was issued to."""
     signed = storage.unsign_download(token)
@@ -324,7 +325,7 @@ def export_file(request: HttpRequest, token: str) -> HttpResponse:
                         actor=Actor.for_signed_link(request, issued_to))
     if not storage.serves_files_itself():
         # S3: recorded here, then fetched from S3 itself through its own short-lived link.
-        response = redirect(storage.presigned_url(
+        response: HttpResponseBase = redirect(storage.presigned_url(
             name=job.file_name, download_name=job.download_name(), file_format=job.format))
         response["Cache-Control"] = "private, no-store"
         return response

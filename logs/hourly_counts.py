@@ -111,7 +111,7 @@ class TimeRange:
             total += logs.filter(created_at__gte=end).count()
         return total
 
-    def position(self, offset: int) -> tuple[datetime, object] | None:
+    def position(self, offset: int) -> tuple[datetime, UUID] | None:
         """(created_at, id) of the row at `offset` in (created_at, id) order; None past the end."""
         before = 0
         for start, stop, rows in self._segments():

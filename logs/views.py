@@ -86,7 +86,7 @@ def _keyset_page(logs, request: HttpRequest) -> tuple[KeysetPage, str]:
 def log_detail(request: HttpRequest, log_id) -> HttpResponse:
     log = (
         Log.objects.select_related("workspace")
-        .filter(id=log_id, workspace__memberships__user=request.user)
+        .filter(id=log_id, workspace__memberships__user=request.user.pk)
         .first()
     )
     if log is None:
