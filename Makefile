@@ -39,19 +39,19 @@ run: $(STAMP)
 serve: $(PRODUCTION_STAMP)
 	DJANGO_ENV=production $(BIN)/python manage.py serve $(SERVE_ARGS)
 
-# Three passes, each given PYTEST_ARGS (exit 5, "no test selected", is no failure in any one):
-# the suite on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in one process); the tests
-# marked `serial` alone after it; and, when DATABASE_URL points at PostgreSQL, the tests marked
-# `sqlite` again with DATABASE_URL unset, on SQLite (what `make run` uses).
+# Each pass is given PYTEST_ARGS (exit 5, "no test selected", is no failure in any one): the
+# suite on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in one process), then the tests
+# marked `serial` alone; and, when DATABASE_URL points at PostgreSQL, the tests marked `sqlite`
+# the same two ways with DATABASE_URL unset, on SQLite (what `make run` uses).
 PYTEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest
+TEST_PASSES = { $(PYTEST) -n $(PYTEST_WORKERS) -m "$(1)not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]; } \
+	&& { $(PYTEST) -m "$(1)serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]; }
 test: $(STAMP)
-	$(PYTEST) -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(PYTEST) -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(call TEST_PASSES,)
 	@case "$${DATABASE_URL:-sqlite}" in sqlite*) ;; *) \
 		echo "--- the SQLite-specific tests, on SQLite"; \
-		env -u DATABASE_URL $(PYTEST) -n $(PYTEST_WORKERS) -m sqlite $(PYTEST_ARGS) \
-			|| [ $$? -eq 5 ];; esac
+		unset DATABASE_URL && $(call TEST_PASSES,sqlite and );; esac
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
