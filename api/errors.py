@@ -116,7 +116,7 @@ def from_schema_error(error: SchemaValidationError, known_fields: dict[str, tupl
     if source == "body" and not location:
         return ApiError(400, "the request body must be a JSON object", code="invalid_body")
     field = field_path(location)
-    reason = SCHEMA_REASONS.get(kind, first.get("msg", "is invalid"))
+    reason = SCHEMA_REASONS.get(kind) or str(first.get("msg", "is invalid"))
     if kind == "extra_forbidden" and len(location) == 1:
         known = known_fields.get(source)
         if known:
@@ -151,7 +151,8 @@ def install_error_handlers(api: NinjaAPI, *, known_fields: dict[str, tuple],
     handle(Http404, lambda request, exc: ApiError(404, f"no API endpoint at {request.path}",
                                                   code="not_found"))
     handle(HttpError, _from_http_error)
-    api.add_exception_handler(Exception, server_error)
+    # ninja types the handler as taking an exception or its class; it is given the exception.
+    api.add_exception_handler(Exception, server_error)  # type: ignore[arg-type]
 
 
 def _body_limit() -> int:

@@ -8,6 +8,7 @@ status codes (422 invalid values, 409 wrong state, 403 closed gates, 503 queue u
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -121,8 +122,8 @@ def update_export(request: HttpRequest, exportId: str,  # noqa: N803
     job = export_for(request, exportId)
     if payload.workspace_id not in (None, "", str(job.workspace_id), job.workspace.slug):
         raise not_found("export")
-    changes = {name: getattr(payload, name) for name in ("requested_data", "description")
-               if name in given}
+    changes: dict[str, Any] = {name: getattr(payload, name)
+                               for name in ("requested_data", "description") if name in given}
     if "format" in given:
         changes["file_format"] = payload.format
     if given & {"filters", "limit", "offset"}:

@@ -183,16 +183,18 @@ class RequestedData(RootModel[Annotated[list[Literal[ACCEPTED_NAMES]],  # type: 
 class ExportRequest(Closed):
     """The body of create (requested_data required) and of update (every field optional)."""
 
-    workspace_id: documented({
+    workspace_id: documented({  # type: ignore[valid-type]
         "type": "string", "description": "Workspace id or slug; needed by organization keys "
                                          "when the organization has several"}) = None
     filters: Annotated[Any, DocumentedAs(ExportFilters)] = None
     requested_data: Annotated[Any, DocumentedAs(RequestedData)] = None
-    description: documented({"type": "string", "maxLength": 500}) = None
-    limit: documented({"type": "integer", "minimum": 1,
+    description: documented({"type": "string", "maxLength": 500}) = None  # type: ignore[valid-type]
+    limit: documented({"type": "integer", "minimum": 1,  # type: ignore[valid-type]
                        "maximum": settings.EXPORTS_MAX_LOGS_PER_JOB}) = None
-    offset: documented({"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}) = None
-    format: documented({"type": "string", "enum": list(ExportJob.Format.values)}) = None
+    offset: documented({  # type: ignore[valid-type]
+        "type": "integer", "minimum": 0, "maximum": MAX_INTEGER}) = None
+    format: documented({  # type: ignore[valid-type]
+        "type": "string", "enum": list(ExportJob.Format.values)}) = None
 
 
 class CreateExportRequest(ExportRequest):

@@ -4,6 +4,7 @@ GET and a wrong method or an unknown path in the API's JSON error shape."""
 from __future__ import annotations
 
 from functools import wraps
+from typing import cast
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, URLPattern, re_path, resolve
@@ -61,5 +62,5 @@ def unknown_endpoint(request: HttpRequest, **kwargs) -> HttpResponse:
 urlpatterns = [
     URLPattern(pattern.pattern, json_errors(pattern.callback), pattern.default_args,
                pattern.name)
-    for pattern in api.urls[0]
+    for pattern in cast("list[URLPattern]", api.urls[0])  # ninja's own routes: patterns only
 ] + [re_path(r"^.*$", unknown_endpoint)]

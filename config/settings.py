@@ -109,7 +109,8 @@ INSTALLED_APPS = [
     "exports",
     "ninja",
     "api",
-    "devstack",
+    # Development tooling (`make run`): not part of a production install.
+    *([] if PRODUCTION else ["devstack"]),
 ]
 
 MIDDLEWARE = [

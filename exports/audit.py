@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from accounts.models import ApiKey
@@ -24,7 +25,7 @@ class Actor:
     """Who acts, through what, from where."""
 
     channel: str
-    user: object | None = None
+    user: User | AnonymousUser | None = None
     api_key: ApiKey | None = None
     ip_address: str | None = None
     # For a signed-link fetch: the user or key the link was issued to.
@@ -60,7 +61,7 @@ def record_export_event(*, job: ExportJob, action: str, actor: Actor | None) -> 
     """One audit entry; nothing when no actor is given (the worker, the reconciler, scripts)."""
     if actor is None:
         return
-    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
+    user = None if isinstance(actor.user, AnonymousUser) else actor.user
     ExportEvent.objects.create(
         export_id=job.id,
         workspace_id=job.workspace_id,

@@ -82,6 +82,7 @@ def run_maintenance(*, by: str, interval: timedelta | None) -> MaintenanceReport
     """Claims the pass and runs it; None when another run holds it (not due yet)."""
     now = timezone.now()
     if not claim_maintenance(by=by, now=now, interval=interval):
+        logger.debug("maintenance: not due, asked by %s", by)  # every ask shows when debugging
         return None
     report = maintenance_pass(now=now)
     # Only this pass's own record: a pass that outlived its interval must not overwrite the next.

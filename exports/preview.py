@@ -7,6 +7,7 @@ Export button never disagree about what is valid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,7 +55,7 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
                    file_format) -> ExportPreview:
     preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_JOB)
     # Every part is checked, so the preview names every problem at once, not only the first.
-    values = {}
+    values: dict[str, Any] = {}
     for name, normalise, raw in (
         ("filters", normalise_filters, filters),
         ("limit", inputs.normalise_limit, limit),

@@ -12,21 +12,24 @@ import hashlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.urls import reverse
 from storages.utils import clean_name
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "jsonl.gz": "application/gzip"}
 DOWNLOAD_SALT = "exports.download"
 S3_MIN_PART_SIZE = 5 * 1024 * 1024  # S3 needs parts of at least 5 MiB (all but the last)
 
 
-def export_storage() -> Storage:
-    return storages["exports"]
+def export_storage() -> FileSystemStorage | S3Storage:
+    return cast("FileSystemStorage | S3Storage", storages["exports"])
 
 
 class ExportSink(Protocol):
@@ -94,7 +97,7 @@ class FileSystemSink:
 class S3MultipartSink:
     """Streams a file to S3 as a multipart upload: one part buffered at a time, never the file."""
 
-    def __init__(self, storage: Storage, name: str, content_type: str):
+    def __init__(self, storage: S3Storage, name: str, content_type: str):
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
         self.key = storage._normalize_name(clean_name(name))
@@ -256,7 +259,8 @@ def serves_files_itself() -> bool:
 
 def presigned_url(*, name: str, download_name: str, file_format: str) -> str:
     """S3's own short-lived link to the object, with the download name and type."""
-    return export_storage().url(
+    storage: S3Storage = export_storage()
+    return storage.url(
         name,
         parameters={
             "ResponseContentDisposition": f'attachment; filename="{download_name}"',

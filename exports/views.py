@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -335,7 +336,7 @@ def _link_gone(request: HttpRequest, reason: str, *, job_id: str = "",
 
 
 @require_GET
-def export_file(request: HttpRequest, token: str) -> HttpResponse:
+def export_file(request: HttpRequest, token: str) -> HttpResponseBase:
     """The file of a fresh signed token's export, to whoever holds it (as S3 presigns); the
     fetch goes into the audit trail under the user or key the link was issued to."""
     try:
@@ -358,7 +359,7 @@ def export_file(request: HttpRequest, token: str) -> HttpResponse:
                                 content_type=storage.CONTENT_TYPES[job.format])
     elif storage.export_storage().exists(job.file_name):
         # S3: recorded here, then fetched from S3 itself through its own short-lived link.
-        response = redirect(storage.presigned_url(
+        response: HttpResponseBase = redirect(storage.presigned_url(
             name=job.file_name, download_name=job.download_name(), file_format=job.format))
     else:
         return _link_gone(request, "file_gone", job_id=job_id)

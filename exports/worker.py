@@ -36,8 +36,8 @@ def reconcile_periodically(stop: threading.Event) -> None:
     while not stop.wait(settings.EXPORTS_RECONCILE_SECONDS):
         try:
             report = reconcile()
-            if report.retried or report.failed or report.partials_removed:
-                logger.warning("reconciler: %s", report)
+            acted = report.retried or report.failed or report.partials_removed
+            (logger.warning if acted else logger.debug)("reconciler: %s", report)
         except Exception:  # the next tick tries again; the worker itself carries on
             logger.exception("reconciler: pass failed")
         finally:

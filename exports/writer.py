@@ -15,10 +15,11 @@ import queue
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections
@@ -84,7 +85,7 @@ def _render_boolean_success(status_code: int) -> str:
     return "true" if 200 <= status_code < 300 else "false"
 
 
-PY_RENDERERS = {
+PY_RENDERERS: dict[str, Callable[[Any], str]] = {
     "uuid": _render_uuid,
     "text": _render_text,
     "timestamp": _render_timestamp,
@@ -132,7 +133,7 @@ def _portable_lines(queryset, fields: list[ExportField], *, offset: int, limit: 
     annotations = {
         f"{field.name}__text": Cast(F(field.column), TextField())
         for field in fields
-        if field.kind == "json"
+        if field.kind == "json" and field.column
     }
     columns = [
         f"{field.name}__text" if field.kind == "json" else _source_column(field) for field in fields
@@ -151,7 +152,7 @@ def _portable_lines(queryset, fields: list[ExportField], *, offset: int, limit: 
 
 
 def _portable_blocks(queryset, fields: list[ExportField], *, offset: int, limit: int,
-                     hourly: TimeRange | None = None) -> Iterator[tuple[bytes, int]]:
+                     hourly: TimeRange | None = None) -> Generator[tuple[bytes, int]]:
     batch: list[str] = []
     size = 0
     for line in _portable_lines(queryset, fields, offset=offset, limit=limit, hourly=hourly):
@@ -270,7 +271,7 @@ def _copy_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
         yield buffer, rows
 
 
-def _postgres_blocks(queryset, fields: list[ExportField]) -> Iterator[tuple[bytearray, int]]:
+def _postgres_blocks(queryset, fields: list[ExportField]) -> Generator[tuple[bytes, int]]:
     # A connection of its own (to the database the query reads: the replica if there is one): the
     # job's progress is saved on Django's while COPY streams here.
     source = connections[queryset.db]

@@ -114,8 +114,8 @@ def _copy_blocks(lines: Iterable[str], batch_size: int) -> Iterator[tuple[bytes,
         yield "".join(batch).encode(), len(batch)
 
 
-def _batches(rows: Iterable[dict], adapt, batch_size: int) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
+def _batches(rows: Iterable, adapt, batch_size: int) -> Iterator[list]:
+    batch: list = []
     for row in rows:
         batch.append(row if adapt is None else adapt(row))
         if len(batch) >= batch_size:

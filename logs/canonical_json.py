@@ -46,11 +46,11 @@ class _NeedsExactPath(Exception):
 def _jsonb_ordered(value: object) -> object:
     """The value with jsonb's key order; raises where json.dumps would print it differently."""
     kind = type(value)
-    if kind is dict:
+    if isinstance(value, dict) and kind is dict:
         if not all(type(key) is str for key in value):
             raise _NeedsExactPath
         return {key: _jsonb_ordered(value[key]) for key in sorted(value, key=_key_order)}
-    if kind is list or kind is tuple:
+    if isinstance(value, list | tuple) and (kind is list or kind is tuple):
         return [_jsonb_ordered(item) for item in value]
     if kind is float:
         text = repr(value)

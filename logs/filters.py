@@ -309,9 +309,9 @@ def normalise_filters(raw: Any) -> dict:
             normalised["created_at"] = {key: format_timestamp(v) for key, v in bounds.items()}
     for key in RANGE_FILTERS:
         if raw.get(key) is not None:
-            bounds = _range_bounds(raw[key], key=key, decimal=key in DECIMAL_RANGES)
-            if bounds:
-                normalised[key] = bounds
+            range_bounds = _range_bounds(raw[key], key=key, decimal=key in DECIMAL_RANGES)
+            if range_bounds:
+                normalised[key] = range_bounds
     for key in NAME_FILTERS:
         if raw.get(key) not in (None, "", []):
             normalised[key] = _text_list(raw[key], field=f"filters.{key}")

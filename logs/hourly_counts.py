@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from django.db.models import QuerySet, Sum
 
@@ -42,7 +43,7 @@ class TimeRange:
     """A workspace's logs with gte <= created_at <= lte (either bound may be open) and, for each
     facet given, one of its values."""
 
-    workspace_id: int
+    workspace_id: UUID
     gte: datetime | None
     lte: datetime | None
     using: str = "default"
@@ -110,7 +111,7 @@ class TimeRange:
             total += logs.filter(created_at__gte=end).count()
         return total
 
-    def position(self, offset: int) -> tuple[datetime, object] | None:
+    def position(self, offset: int) -> tuple[datetime, UUID] | None:
         """(created_at, id) of the row at `offset` in (created_at, id) order; None past the end."""
         return self.positions([offset])[0]
 

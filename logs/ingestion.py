@@ -97,8 +97,13 @@ def _provider(host: str, headers: dict, metadata: dict) -> str:
     return ""
 
 
+def _usage(response_body: dict) -> dict:
+    usage = response_body.get("usage")
+    return usage if isinstance(usage, dict) else {}
+
+
 def _cost(response_body: dict, metadata: dict) -> Decimal:
-    usage = response_body.get("usage") if isinstance(response_body.get("usage"), dict) else {}
+    usage = _usage(response_body)
     for value in (usage.get("cost"), response_body.get("cost"), metadata.get("cost")):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             continue
@@ -140,7 +145,7 @@ def log_from_custom_log(payload: Any, *, workspace: Workspace, field: str) -> Lo
     if "headers" in response:
         stored_response["headers"] = _masked_headers(response["headers"],
                                                      field=f"{p}response.headers")
-    usage = response_body.get("usage") if isinstance(response_body.get("usage"), dict) else {}
+    usage = _usage(response_body)
     request_tokens = _count(usage.get("prompt_tokens", usage.get("input_tokens")))
     response_tokens = _count(usage.get("completion_tokens", usage.get("output_tokens")))
     total_tokens = _count(usage.get("total_tokens")) or request_tokens + response_tokens

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -187,7 +188,7 @@ def _draw_logs(*, count: int, now: datetime, days: int, seed: int | None) -> Ite
         if draw() < 0.06:
             template = int(draw() * len(ERRORS))
             status_code, response_tokens = ERRORS[template][0], 0
-            values = {"time": response_time}
+            values: dict[str, int | str] = {"time": response_time}
         else:
             # The success template of this model and of the request's turn.
             template = len(ERRORS) + request // (len(TEMPERATURES) * len(MAX_TOKENS))
@@ -279,7 +280,9 @@ def seed_logs(
     *, workspace_id: uuid.UUID, count: int, now: datetime, days: int, seed: int | None = None
 ) -> int:
     """Writes `count` generated logs; call inside a transaction. Returns how many."""
-    logs = {"workspace_id": workspace_id, "count": count, "now": now, "days": days, "seed": seed}
+    logs: dict[str, Any] = {
+        "workspace_id": workspace_id, "count": count, "now": now, "days": days, "seed": seed,
+    }
     if connection.vendor == "postgresql":
         return copy_log_lines(generate_copy_lines(**logs))
     return bulk_insert_logs(generate_logs(**logs))

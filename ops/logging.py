@@ -75,5 +75,6 @@ class JsonFormatter(logging.Formatter):
         if isinstance(http, dict):
             entry["http"] = http
         if record.exc_info or record.exc_text:
-            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info or
+                                                                          (None, None, None))
         return json.dumps(entry, default=str)

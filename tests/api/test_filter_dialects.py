@@ -12,7 +12,7 @@ from exports.models import ExportJob
 from logs.filters import KNOWN_FILTERS, matching_logs, normalise_filters, split_paging
 from tests.api.conftest import assert_error
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db]
 
 # The requested_data enum of the public spec (LogExportsRequestedData).
 SPEC_REQUESTED_DATA = [

@@ -17,7 +17,7 @@ from logs.models import Log
 from tests.conftest import wait_for
 from tests.nasty import create_nasty_logs
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.sqlite, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 Status = ExportJob.Status
 
 

@@ -20,6 +20,9 @@ from logs.seeding import seed_logs
 from tests.conftest import ROOT, _database_url
 
 pytestmark = [
+    pytest.mark.sqlite,
+    # Writes must land while the export runs: other tests' load beside it skews the two speeds.
+    pytest.mark.serial,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's locking only"),

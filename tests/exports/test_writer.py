@@ -21,7 +21,7 @@ from logs.seeding import seed_logs
 from tests.nasty import create_nasty_logs
 
 # Committed data: PostgreSQL's fast path streams on a connection of its own.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 
 class MemorySink:

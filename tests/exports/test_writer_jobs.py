@@ -20,7 +20,7 @@ from logs.seeding import seed_logs
 from tests.conftest import wait_for
 from tests.exports.test_export_jobs_integration import start, stored_bytes
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.sqlite, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 Status = ExportJob.Status
 FIELDS = ["id", "created_at", "request", "response", "cost", "metadata"]
 

@@ -13,6 +13,8 @@ from logs.bulk import COLUMNS, bulk_insert_logs
 from logs.models import Log
 from tests.nasty import NASTY_PAYLOADS, NASTY_TEXT
 
+pytestmark = pytest.mark.sqlite  # SQLite has code paths of its own here
+
 AWKWARD_TEXT = [NASTY_TEXT[:95], "\\N", "tab\there", "line\nbreak\r\n", "back\\slash\\", "", "🚀"]
 
 

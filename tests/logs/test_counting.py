@@ -13,6 +13,8 @@ from exports import selectors
 from logs.counting import bounded_count, export_slice_size
 from logs.models import Log
 
+pytestmark = pytest.mark.sqlite  # SQLite has code paths of its own here
+
 
 def make_logs(workspace, count: int, **fields):
     now = timezone.now()

@@ -30,7 +30,7 @@ from logs.models import Log, LogHourlyCount
 from logs.retention import delete_logs_before
 from tests.conftest import ROOT, _database_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 HOURS = 8

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from logs.models import Log
 from logs.retention import delete_logs_before
+
+pytestmark = pytest.mark.sqlite  # SQLite has code paths of its own here
 
 
 def make_logs(workspace, *, days_ago: list[float]):

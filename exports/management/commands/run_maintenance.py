@@ -14,6 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         report = run_maintenance(by=f"run_maintenance on {socket.gethostname()}", interval=None)
+        if report is None:  # without an interval the claim is always taken; never None here
+            raise CommandError("maintenance did not run")
         self.stdout.write(str(report))
         if report.errors:
             raise CommandError(f"maintenance failed: {', '.join(report.errors)}")
