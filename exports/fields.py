@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# Raised whenever a field is added, removed, renamed or changes kind; files that carry a schema
+# (Parquet's metadata) name it, so a reader can tell which catalogue wrote them.
+FIELDS_VERSION = 1
+
 # How a value is turned into JSON; the writer has one rendering per kind.
 Kind = Literal["uuid", "text", "timestamp", "json", "integer", "decimal", "boolean"]
 

@@ -265,6 +265,7 @@ def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob
             retries=[],
             error="",
             rows_written=0,
+            rows_skipped=0,
             started_at=now,
             finished_at=None,
             last_updated_at=now,
@@ -391,6 +392,7 @@ def export_job_retry(*, job: ExportJob, reason: str) -> bool:
             lease_expires_at=lease_until(),
             retries=history,
             rows_written=0,
+            rows_skipped=0,
             last_updated_at=now,
         )
         if not updated:
@@ -548,7 +550,8 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
         status=Status.SUCCESS,
         lease_expires_at=None,
         rows_written=result.rows,
-        total_records=result.rows,
+        rows_skipped=result.skipped,
+        total_records=result.rows + result.skipped,
         file_name=name,
         file_size=sink.bytes_written,
         sha256=sink.sha256,
