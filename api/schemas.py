@@ -29,6 +29,7 @@ from pydantic_core import core_schema
 
 from exports.audit import recent_events
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
+from exports.formats import DEFAULT_FORMAT, FORMATS
 from exports.models import ExportEvent, ExportJob
 from logs.filters import (
     DECIMAL_RANGES,
@@ -175,7 +176,10 @@ class ExportRequest(Closed):
     limit: documented({"type": "integer", "minimum": 1,
                        "maximum": settings.EXPORTS_MAX_LOGS_PER_JOB}) = None
     offset: documented({"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}) = None
-    format: documented({"type": "string", "enum": list(ExportJob.Format.values)}) = None
+    format: documented({
+        "type": "string", "enum": list(ExportJob.Format.values), "default": DEFAULT_FORMAT,
+        "description": "The file's format: " + "; ".join(
+            f"`{fmt.name}`: {fmt.summary}" for fmt in FORMATS)}) = None
 
 
 class CreateExportRequest(ExportRequest):
@@ -210,6 +214,8 @@ class ExportItem(Schema):
     format: Literal[tuple(ExportJob.Format.values)]  # type: ignore[valid-type]
     total_records: int
     rows_written: int
+    rows_skipped: int = Field(ge=0, description="Logs of the slice the format left out "
+                                                "(finetune.jsonl: not a chat completion)")
     progress: float = Field(ge=0, le=1)
     file_size: int | None
     sha256: str | None
