@@ -97,7 +97,8 @@ class ParquetEncoder:
     def feed(self, data: bytes) -> None:
         import pyarrow as pa
 
-        read = self.csv.ReadOptions(column_names=self.names, block_size=len(data) + 1)
+        read = self.csv.ReadOptions(column_names=self.names, block_size=len(data) + 1,
+                                    use_threads=False)
         table = self.csv.read_csv(pa.py_buffer(data), read_options=read,
                                   parse_options=self.parse, convert_options=self.convert)
         # The parsed table has the columns' types but not their metadata: the file's schema.
