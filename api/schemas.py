@@ -30,6 +30,7 @@ from pydantic_core import core_schema
 from exports.audit import recent_events
 from exports.failures import plain_failure_reason
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
+from exports.formats import DEFAULT_FORMAT, FORMATS
 from exports.models import ExportEvent, ExportJob
 from logs.filters import (
     DECIMAL_RANGES,
@@ -194,7 +195,9 @@ class ExportRequest(Closed):
     offset: documented({  # type: ignore[valid-type]
         "type": "integer", "minimum": 0, "maximum": MAX_INTEGER}) = None
     format: documented({  # type: ignore[valid-type]
-        "type": "string", "enum": list(ExportJob.Format.values)}) = None
+        "type": "string", "enum": list(ExportJob.Format.values), "default": DEFAULT_FORMAT,
+        "description": "The file's format: " + "; ".join(
+            f"`{fmt.name}`: {fmt.summary}" for fmt in FORMATS)}) = None
 
 
 class CreateExportRequest(ExportRequest):
@@ -229,6 +232,8 @@ class ExportItem(Schema):
     format: Literal[tuple(ExportJob.Format.values)]  # type: ignore[valid-type]
     total_records: int
     rows_written: int
+    rows_skipped: int = Field(ge=0, description="Logs of the slice the format left out "
+                                                "(finetune.jsonl: not a chat completion)")
     progress: float = Field(ge=0, le=1)
     file_size: int | None
     sha256: str | None

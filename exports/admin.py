@@ -33,7 +33,8 @@ REFUSALS = (InvalidTransition, ExportsUnavailable, QueueUnavailable)
 # A draft's settings may still change (through the service); everything else is a record.
 DRAFT_EDITABLE = ("description", "requested_data", "limit", "offset", "format")
 RECORD_FIELDS = ("workspace", "created_by", "created_by_api_key", "filters_shown", "status",
-                 "attempt", "error", "total_records", "rows_written", "file_name", "file_size",
+                 "attempt", "error", "total_records", "rows_written", "rows_skipped",
+                 "file_name", "file_size",
                  "sha256", "created_at", "started_at", "finished_at", "last_updated_at",
                  "expires_at", "lease_expires_at", "retries")
 
@@ -136,7 +137,8 @@ class ExportJobAdmin(admin.ModelAdmin):
                            "description")}),
         ("What it exports", {"fields": ("filters_shown", "requested_data", "limit", "offset",
                                         "format")}),
-        ("Run", {"fields": ("attempt", "error", "total_records", "rows_written", "created_at",
+        ("Run", {"fields": ("attempt", "error", "total_records", "rows_written", "rows_skipped",
+                            "created_at",
                             "started_at", "finished_at", "last_updated_at", "lease_expires_at",
                             "retries")}),
         ("File", {"fields": ("file_name", "file_size", "sha256", "expires_at")}),

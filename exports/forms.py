@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 
 from exports.fields import DEFAULT_FIELD_NAMES, FIELDS
+from exports.formats import FORMATS_BY_NAME
 from exports.models import ExportJob
 from logs.forms import FILTER_ERROR_FIELDS, TimeRangeForm
 
@@ -59,6 +60,12 @@ class ExportRequestForm(TimeRangeForm):
         self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_JOB
         self.fields["ai_model"].widget = forms.HiddenInput()
         self.fields["status_code"].widget = forms.HiddenInput()
+
+    @property
+    def format_options(self):
+        """Each format's radio with its one-line summary."""
+        return [(radio, FORMATS_BY_NAME[radio.data["value"]].summary)
+                for radio in self["file_format"]]
 
     @property
     def catalogue(self):

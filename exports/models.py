@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from exports.formats import FORMATS, FORMATS_BY_NAME
+
 
 class ExportJob(models.Model):
     """One requested export. Only exports.services changes its status."""
@@ -17,9 +19,10 @@ class ExportJob(models.Model):
         FAILED = "failed", "Failure"
         STOPPED = "stopped", "Stopped"
 
-    class Format(models.TextChoices):
-        JSONL = "jsonl", "JSONL"
-        JSONL_GZ = "jsonl.gz", "JSONL, gzip-compressed"
+    # One member per module of exports.formats (JSONL, JSONL_GZ, CSV, ..., FINETUNE_JSONL).
+    Format = models.TextChoices(
+        "Format", [(fmt.member, (fmt.name, fmt.label)) for fmt in FORMATS]
+    )
 
     STARTABLE = (Status.DRAFT, Status.FAILED, Status.STOPPED)
 
@@ -40,7 +43,7 @@ class ExportJob(models.Model):
     requested_data = models.JSONField(default=list)
     limit = models.PositiveIntegerField()
     offset = models.PositiveIntegerField(default=0)
-    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSONL)
+    format = models.CharField(max_length=20, choices=Format.choices, default=Format.JSONL)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
@@ -55,6 +58,9 @@ class ExportJob(models.Model):
     error = models.TextField(blank=True, default="")
     total_records = models.PositiveIntegerField(default=0)
     rows_written = models.PositiveIntegerField(default=0)
+    # Logs of the slice the file leaves out by the format's rule (finetune.jsonl: not a
+    # successful chat completion); 0 for every other format.
+    rows_skipped = models.PositiveIntegerField(default=0)
     file_name = models.CharField(max_length=500, blank=True, default="")
     file_size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -96,7 +102,7 @@ class ExportJob(models.Model):
 
     @property
     def file_extension(self) -> str:
-        return self.format
+        return FORMATS_BY_NAME[self.format].extension
 
     def download_name(self) -> str:
         created = self.created_at.strftime("%Y%m%d-%H%M%S")

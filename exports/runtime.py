@@ -180,8 +180,8 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
             export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
         raise
     finished = export_job_succeed(job_id=job.id, attempt=attempt, file_name=name,
-                                  rows=result.rows, file_size=sink.bytes_written,
-                                  sha256=sink.sha256)
+                                  rows=result.rows, skipped=result.skipped,
+                                  file_size=sink.bytes_written, sha256=sink.sha256)
     if not finished:
         # Cancelled between the last checkpoint and now: the file is not the job's.
         storage.delete_file(name)

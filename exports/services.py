@@ -189,6 +189,7 @@ def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob
             retries=[],
             error="",
             rows_written=0,
+            rows_skipped=0,
             started_at=now,
             finished_at=None,
             last_updated_at=now,
@@ -330,6 +331,7 @@ def export_job_retry(*, job: ExportJob, reason: str) -> bool:
             lease_expires_at=lease_until(),
             retries=history,
             rows_written=0,
+            rows_skipped=0,
             last_updated_at=now,
         )
         if not updated:
@@ -352,7 +354,7 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
     ))
 
 def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
-                       sha256: str) -> bool:
+                       sha256: str, skipped: int = 0) -> bool:
     """In progress → success with the attempt's file; False when the run was cancelled or
     replaced meanwhile (the file is then not the export's)."""
     now = timezone.now()
@@ -362,7 +364,8 @@ def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_
         status=Status.SUCCESS,
         lease_expires_at=None,
         rows_written=rows,
-        total_records=rows,
+        rows_skipped=skipped,
+        total_records=rows + skipped,
         file_name=file_name,
         file_size=file_size,
         sha256=sha256,

@@ -20,10 +20,12 @@ from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 from django.urls import reverse
 from storages.utils import clean_name
 
+from exports.formats import FORMATS
+
 if TYPE_CHECKING:
     from storages.backends.s3 import S3Storage
 
-CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "jsonl.gz": "application/gzip"}
+CONTENT_TYPES = {fmt.name: fmt.content_type for fmt in FORMATS}
 DOWNLOAD_SALT = "exports.download"
 S3_MIN_PART_SIZE = 5 * 1024 * 1024  # S3 needs parts of at least 5 MiB (all but the last)
 

@@ -1,12 +1,11 @@
-"""Streams an export's logs into JSONL bytes. Knows nothing about HTTP, RQ or job states.
+"""Streams an export's logs into a file in its format. Knows nothing about HTTP, RQ or job states.
 
-Every line is one JSON object with exactly the requested fields, in catalogue order, written in
-the normal form that PostgreSQL's jsonb prints (", " and ": " separators, UTF-8 text): nested
-payloads are stored in that form already (logs.canonical_json), so both paths copy them through.
-
-Two paths give the same bytes for the same data:
-- PostgreSQL: the database builds each line and streams it out with COPY (fast path);
-- any database: the ORM streams rows and Python builds each line (portable path).
+The format (exports.formats) says how rows leave the database, JSONL lines or CSV rows, and
+turns blocks of them into the file's bytes; this module moves them. Two paths give the same
+rows for the same data:
+- PostgreSQL: the database builds each row and streams it out with COPY (fast path);
+- any database: the ORM reads pages of rows and Python builds each row (portable path).
+The format's encoder runs on a thread of its own, behind a bounded queue, beside the stream.
 """
 
 from __future__ import annotations
@@ -14,12 +13,8 @@ from __future__ import annotations
 import queue
 import struct
 import threading
-import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
-from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections
@@ -28,7 +23,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from exports.fields import FIELDS_BY_NAME, ExportField
-from logs.canonical_json import _encode_string
+from exports.formats import export_format
+from exports.formats.base import RowEncoding, source_column
 from logs.filters import matching_logs
 from logs.hourly_counts import TimeRange, time_range
 from logs.keyset import Position, beyond, seek_slice
@@ -49,57 +45,11 @@ class ExportStopped(Exception):
 
 @dataclass
 class WriteResult:
-    rows: int
+    rows: int  # rows in the file
+    skipped: int = 0  # rows of the slice the format left out
 
 
 # --- The portable path -----------------------------------------------------------------------
-
-def _render_text(value: str | None) -> str:
-    return "null" if value is None else _encode_string(value)
-
-
-def _render_json(value: str | None) -> str:
-    return "null" if value is None else value
-
-
-def _render_integer(value: int | None) -> str:
-    return "null" if value is None else str(value)
-
-
-def _render_decimal(value: Decimal | None) -> str:
-    if value is None:
-        return "null"
-    # Same text as PostgreSQL's trim_scale(numeric): no trailing zeros, never an exponent.
-    return format(value.normalize(), "f") if value else "0"
-
-
-def _render_timestamp(value) -> str:
-    return '"' + value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") + '"'
-
-
-def _render_uuid(value) -> str:
-    return f'"{value}"'
-
-
-def _render_boolean_success(status_code: int) -> str:
-    return "true" if 200 <= status_code < 300 else "false"
-
-
-PY_RENDERERS: dict[str, Callable[[Any], str]] = {
-    "uuid": _render_uuid,
-    "text": _render_text,
-    "timestamp": _render_timestamp,
-    "json": _render_json,
-    "integer": _render_integer,
-    "decimal": _render_decimal,
-    "boolean": _render_boolean_success,
-}
-
-
-def _source_column(field: ExportField) -> str:
-    # is_success is the only derived field; it is computed from the status code.
-    return field.column or "status_code"
-
 
 PAGE_ROWS = 2000  # rows the portable path reads per query
 
@@ -128,34 +78,29 @@ def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int,
         page = list(after[: min(PAGE_ROWS, remaining)])
 
 
-def _portable_lines(queryset, fields: list[ExportField], *, offset: int, limit: int,
-                    hourly: TimeRange | None = None) -> Iterator[str]:
+def _portable_lines(queryset, fields: list[ExportField], render: Callable[[Sequence], str], *,
+                    offset: int, limit: int, hourly: TimeRange | None = None) -> Iterator[str]:
     annotations = {
         f"{field.name}__text": Cast(F(field.column), TextField())
         for field in fields
         if field.kind == "json" and field.column
     }
     columns = [
-        f"{field.name}__text" if field.kind == "json" else _source_column(field) for field in fields
+        f"{field.name}__text" if field.kind == "json" else source_column(field) for field in fields
     ]
-    renderers = [PY_RENDERERS[field.kind] for field in fields]
-    prefixes = [_encode_string(field.name) + ": " for field in fields]
-    plan = list(zip(prefixes, renderers, strict=True))
     pages = _keyset_pages(queryset.annotate(**annotations), columns, offset=offset, limit=limit,
                           hourly=hourly)
     for page in pages:
         for row in page:
-            yield "{" + ", ".join(
-                # zip stops at the last field: the row's trailing page key is not written.
-                prefix + render(value) for (prefix, render), value in zip(plan, row)  # noqa: B905
-            ) + "}\n"
+            yield render(row)
 
 
-def _portable_blocks(queryset, fields: list[ExportField], *, offset: int, limit: int,
-                     hourly: TimeRange | None = None) -> Generator[tuple[bytes, int]]:
+def _portable_blocks(queryset, fields: list[ExportField], rows: RowEncoding, *, offset: int,
+                     limit: int, hourly: TimeRange | None = None) -> Iterator[tuple[bytes, int]]:
     batch: list[str] = []
     size = 0
-    for line in _portable_lines(queryset, fields, offset=offset, limit=limit, hourly=hourly):
+    for line in _portable_lines(queryset, fields, rows.renderer(fields), offset=offset,
+                                limit=limit, hourly=hourly):
         batch.append(line)
         size += len(line)
         if len(batch) >= CHECKPOINT_ROWS or size >= FLUSH_BYTES:
@@ -167,54 +112,19 @@ def _portable_blocks(queryset, fields: list[ExportField], *, offset: int, limit:
 
 # --- The PostgreSQL fast path ----------------------------------------------------------------
 
-# Each renderer is a list of SQL text pieces: quoted literals and expressions, which
-# _sql_line_expression joins with the line's own literals into one concat(...) call.
-SQL_RENDERERS = {
-    "uuid": ["'\"'", "{col}", "'\"'"],  # a uuid's text never needs escaping
-    "text": ["COALESCE(to_json({col})::text, 'null')"],
-    "timestamp": ["'\"'", "to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-                  "'\"'"],
-    "json": ["COALESCE({col}::text, 'null')"],
-    "integer": ["COALESCE({col}::text, 'null')"],
-    "decimal": ["COALESCE(trim_scale({col})::text, 'null')"],
-    "boolean": ["CASE WHEN {col} BETWEEN 200 AND 299 THEN 'true' ELSE 'false' END"],
-}
-
-
-def _sql_line_expression(fields: list[ExportField]) -> str:
-    """One concat() of the whole line: it builds the text once, where a chain of || copies the
-    growing line at every step (~40 copies of ~1 KB per row)."""
-    pieces: list[str] = []
-    literal = "{"
-
-    def add_literal(text: str) -> None:
-        nonlocal literal
-        literal += text
-
-    for index, field in enumerate(fields):
-        # Names come from the catalogue only (never from a request), so they are safe literals.
-        add_literal((", " if index else "") + _encode_string(field.name) + ": ")
-        column = connection.ops.quote_name(_source_column(field))
-        for piece in SQL_RENDERERS[field.kind]:
-            if piece.startswith("'") and piece.endswith("'") and piece.count("'") == 2:
-                add_literal(piece[1:-1])
-                continue
-            pieces.append("'" + literal + "'")
-            literal = ""
-            pieces.append(piece.format(col=column))
-    pieces.append("'" + literal + "}'")
-    return "concat(" + ", ".join(piece for piece in pieces if piece != "''") + ")"
-
-
-def _copy_statement(raw, queryset, fields: list[ExportField]) -> str:
+def _copy_statement(raw, queryset, fields: list[ExportField], rows: RowEncoding) -> str:
     import psycopg
 
-    line = RawSQL(_sql_line_expression(fields), ())
-    sql, params = queryset.annotate(export_line=line).values_list("export_line").query \
-        .sql_with_params()
+    columns = rows.sql_columns(fields, connection.ops.quote_name)
+    names = [f"export_{index}" for index in range(len(columns))]
+    sql, params = queryset.annotate(
+        **{name: RawSQL(column, ()) for name, column in zip(names, columns, strict=True)}
+    ).values_list(*names).query.sql_with_params()
     # Binary COPY sends each text value as its raw UTF-8 bytes: nothing to unescape (the text
-    # format doubles every backslash, and undoing that costs more than the framing below).
-    return f"COPY ({psycopg.ClientCursor(raw).mogrify(sql, params)}) TO STDOUT (FORMAT binary)"
+    # format doubles every backslash, and undoing that costs more than the framing below). CSV
+    # is the file's own text already.
+    return (f"COPY ({psycopg.ClientCursor(raw).mogrify(sql, params)}) TO STDOUT "
+            f"(FORMAT {rows.copy_format})")
 
 
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -271,15 +181,37 @@ def _copy_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
         yield buffer, rows
 
 
-def _postgres_blocks(queryset, fields: list[ExportField]) -> Generator[tuple[bytes, int]]:
+def _copy_csv_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
+    """The rows of a CSV COPY, in blocks of about FLUSH_BYTES, with row counts.
+
+    The server sends each row in a message of its own (a row may hold newlines inside quotes,
+    so counting messages is how rows are counted).
+    """
+    buffer = bytearray()
+    rows = 0
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for message in copy:
+            buffer += message
+            rows += 1
+            if rows % CHECKPOINT_ROWS == 0 or len(buffer) >= FLUSH_BYTES:
+                yield buffer, rows
+                buffer = bytearray()
+                rows = 0
+    if buffer:
+        yield buffer, rows
+
+
+def _postgres_blocks(queryset, fields: list[ExportField],
+                     rows: RowEncoding) -> Iterator[tuple[bytearray, int]]:
     # A connection of its own (to the database the query reads: the replica if there is one): the
     # job's progress is saved on Django's while COPY streams here.
     source = connections[queryset.db]
     raw = source.get_new_connection(source.get_connection_params())
+    stream = _copy_blocks if rows.copy_format == "binary" else _copy_csv_blocks
     try:
         # The stream's own bound, however the web's is set.
         raw.execute(statement_timeout_sql(settings.EXPORTS_STATEMENT_TIMEOUT_MS))
-        yield from _copy_blocks(raw, _copy_statement(raw, queryset, fields))
+        yield from stream(raw, _copy_statement(raw, queryset, fields, rows))
     finally:
         raw.close()
 
@@ -339,7 +271,10 @@ def write_export(
     checkpoint: Checkpoint,
     fast_path: bool | None = None,
 ) -> WriteResult:
-    fields = [FIELDS_BY_NAME[name] for name in field_names]
+    """Writes the slice in the format; checkpoint() hears how many logs have been read."""
+    fmt = export_format(file_format)
+    requested = [FIELDS_BY_NAME[name] for name in field_names]
+    fields = fmt.source_fields(requested)
     database = read_database()
     matching = matching_logs(workspace_id=workspace_id, filters=filters).using(database)
     use_fast = uses_fast_path() if fast_path is None else fast_path
@@ -349,29 +284,23 @@ def write_export(
     hourly = time_range(workspace_id=workspace_id, filters=filters, using=database)
     if use_fast:
         blocks = _postgres_blocks(
-            seek_slice(matching, offset=offset, limit=limit, hourly=hourly), fields)
+            seek_slice(matching, offset=offset, limit=limit, hourly=hourly), fields, fmt.rows)
     else:
-        blocks = _portable_blocks(matching, fields, offset=offset, limit=limit, hourly=hourly)
-    if file_format == "jsonl.gz":
-        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
-
-        def write(data: bytes) -> None:
-            sink.write(compressor.compress(data) if data else compressor.flush())
-    else:
-        write = sink.write
-    pipeline = _SinkThread(write)
+        blocks = _portable_blocks(matching, fields, fmt.rows, offset=offset, limit=limit,
+                                  hourly=hourly)
+    encoder = fmt.open_encoder(requested, sink.write)
+    pipeline = _SinkThread(encoder.feed)
     rows = 0
     try:
         for data, count in blocks:
             pipeline.put(data)
             rows += count
             checkpoint(rows)
-        if file_format == "jsonl.gz":
-            pipeline.put(b"")  # the gzip trailer
     except BaseException:
         blocks.close()  # ends the database stream now, not at garbage collection
         pipeline.blocks.put(None)
         pipeline.thread.join()
         raise
     pipeline.close()
-    return WriteResult(rows=rows)
+    encoder.close()  # the format's trailer: gzip's, Parquet's footer
+    return WriteResult(rows=rows - encoder.skipped, skipped=encoder.skipped)

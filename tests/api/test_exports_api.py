@@ -125,7 +125,7 @@ def test_start_cancel_and_download_in_the_wrong_state_are_409(api, seeded):
     ({"requested_data": ["id"], "filters": []}, "filters", "object"),
     ({"requested_data": ["id"], "limit": 50_001}, "limit", "at most"),
     ({"requested_data": ["id"], "offset": -1}, "offset", "0 or more"),
-    ({"requested_data": ["id"], "format": "csv"}, "format", "not a supported format"),
+    ({"requested_data": ["id"], "format": "xlsx"}, "format", "not a supported format"),
     ({"requested_data": ["id"], "description": 5}, "description", "text"),
     ({"requested_data": ["id"], "colour": "red"}, "colour", "not a known field"),
     ({"requested_data": ["id"], "filters": {"page_size": 50_001}}, "filters.page_size", "1 to"),

@@ -68,10 +68,13 @@ def test_bench_scale_runs_every_request_and_reuses_its_workspace(bench_database,
 
 
 def test_bench_export_compares_with_psql(bench_database, redis_url):
-    output = run_bench("export.py", "--rows", "2000", "--repeat", "1",
-                       database_url=bench_database, redis_url=redis_url)
-    assert re.search(r"^rows=2000 export_s=[\d.]+ copy_s=[\d.]+ ratio=[\d.]+ peak_rss_mb=[\d.]+$",
-                     output, re.MULTILINE), output[-500:]
+    for file_format in ("jsonl", "csv", "parquet"):
+        output = run_bench("export.py", "--rows", "2000", "--repeat", "1",
+                           "--format", file_format,
+                           database_url=bench_database, redis_url=redis_url)
+        assert re.search(r"^rows=2000 export_s=[\d.]+ copy_s=[\d.]+ ratio=[\d.]+ "
+                         rf"peak_rss_mb=[\d.]+ format={file_format}$",
+                         output, re.MULTILINE), output[-500:]
 
 
 def test_bench_seed_times_seed_logs_against_psql(bench_database, redis_url):

@@ -90,7 +90,7 @@ class TestCreate:
              "filters.created_at.gt", "not supported"),
             ({"filters": {"colour": "red"}}, "filters.colour", "not a known filter"),
             ({"filters": []}, "filters", "must be an object"),
-            ({"file_format": "csv"}, "format", "not a supported format"),
+            ({"file_format": "xlsx"}, "format", "not a supported format"),
             ({"description": "x" * 501}, "description", "at most 500"),
         ],
     )

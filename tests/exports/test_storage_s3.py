@@ -210,3 +210,43 @@ def test_a_link_through_the_app_to_an_object_removed_from_s3_is_gone(workspace, 
     response = client.get(url)
     assert response.status_code == 410
     assert "This export's file has expired" in response.content.decode()
+
+
+@pytest.mark.integration
+def test_csv_and_parquet_jobs_through_a_real_worker_land_in_s3_and_read_back(
+        big_workspace, s3_storage, rq_workers):
+    import io
+
+    from tests.exports.format_readers import (
+        assert_csv_matches_jsonl,
+        assert_parquet_matches_jsonl,
+    )
+    from tests.exports.test_writer import export_bytes
+
+    client, prefix, worker_env = s3_storage
+    fields = list(ALL_FIELD_NAMES)
+    jobs = {fmt: start(services.export_job_create(workspace=big_workspace, filters={},
+                                                  requested_data=fields, file_format=fmt))
+            for fmt in ("csv", "parquet")}
+    rq_workers.run_burst(**worker_env)
+    reference = export_bytes(big_workspace, limit=10_000)
+    for fmt, job in jobs.items():
+        job.refresh_from_db()
+        assert job.status == ExportJob.Status.SUCCESS, job.error
+        assert job.file_name.endswith(f".{fmt}")
+        head = client.head_object(Bucket=BUCKET, Key=f"{prefix}/{job.file_name}")
+        assert head["ContentType"] == storage.CONTENT_TYPES[fmt]
+        response = requests.get(services.export_job_download_url(job=job), timeout=30)
+        assert response.status_code == 200
+        assert hashlib.sha256(response.content).hexdigest() == job.sha256
+        assert response.headers["Content-Disposition"].endswith(f'.{fmt}"')
+        if fmt == "csv":
+            assert job.file_size > PART_SIZE  # several parts of the multipart upload
+            assert head["ETag"].strip('"').split("-")[-1] != head["ETag"].strip('"')
+            assert assert_csv_matches_jsonl(response.content, reference, fields) == 10_000
+        else:
+            import pyarrow.parquet as pq
+
+            assert pq.read_metadata(io.BytesIO(response.content)).num_rows == 10_000
+            assert assert_parquet_matches_jsonl(response.content, reference, fields) == 10_000
+    assert _incomplete_uploads(client, prefix) == []

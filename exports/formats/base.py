@@ -1,0 +1,93 @@
+"""What every export format gives the writer (exports.writer), and the pieces formats share.
+
+A format names how the writer reads rows from the database (its row encoding: JSONL lines or
+CSV rows, built by the database on PostgreSQL and in Python elsewhere) and opens an encoder that
+turns blocks of those rows into the file's bytes. The writer feeds the encoder on a thread of
+its own, so encoding overlaps the database stream.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from exports.fields import ExportField
+
+Write = Callable[[bytes], None]
+
+
+class RowEncoding(Protocol):
+    """How rows leave the database: the same bytes on both of the writer's paths."""
+
+    # COPY's format on PostgreSQL: "binary" (one column, the whole row's text) or "csv".
+    copy_format: str
+
+    def sql_columns(self, fields: list[ExportField], quote_name: Callable[[str], str]
+                    ) -> list[str]: ...
+
+    def renderer(self, fields: list[ExportField]) -> Callable[[Sequence], str]: ...
+
+
+class Encoder(Protocol):
+    skipped: int  # rows fed that the file leaves out (the fine-tuning format's rule)
+
+    def feed(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+def source_column(field: ExportField) -> str:
+    # is_success is the only derived field; it is computed from the status code.
+    return field.column or "status_code"
+
+
+class GzipWrite:
+    """gzip (RFC 1952) around a write: one member, so any gunzip reads the whole file."""
+
+    def __init__(self, write: Write):
+        self.out = write
+        self.compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+
+    def __call__(self, data: bytes) -> None:
+        self.out(self.compressor.compress(data))
+
+    def close(self) -> None:
+        self.out(self.compressor.flush())
+
+
+class PassThrough:
+    """Rows as the database encoded them, after an optional header, optionally gzipped."""
+
+    skipped = 0
+
+    def __init__(self, write: Write, *, header: bytes = b"", gzip: bool = False):
+        self.gzip = GzipWrite(write) if gzip else None
+        self.write = self.gzip or write
+        if header:
+            self.write(header)
+
+    def feed(self, data: bytes) -> None:
+        self.write(data)
+
+    def close(self) -> None:
+        if self.gzip:
+            self.gzip.close()
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str  # the API's `format` value and the file's extension
+    member: str  # its name in ExportJob.Format
+    label: str
+    summary: str  # one line: what the file is and what reads it
+    content_type: str
+    rows: RowEncoding
+    open_encoder: Callable[[list[ExportField], Write], Encoder]
+    # The fields read from the database, from the ones requested (the fine-tuning format reads
+    # the payloads it needs, whatever was asked for).
+    source_fields: Callable[[list[ExportField]], list[ExportField]] = list
+
+    @property
+    def extension(self) -> str:
+        return self.name

@@ -1,0 +1,96 @@
+"""CSV: a header row with the requested field names in catalogue order, then one row per log.
+
+RFC 4180 quoting, UTF-8, rows ending in "\\n" (as PostgreSQL's COPY writes them). Each cell is
+the text of the log's value in the JSONL export: strings as they are, numbers and booleans as
+their JSON text, request/response/metadata as their JSON text; an empty cell is a null. On
+PostgreSQL the database writes the rows itself (COPY ... (FORMAT csv)); the portable path quotes
+exactly as COPY does, so both give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from exports.fields import ExportField
+from exports.formats.base import ExportFormat, PassThrough, source_column
+from exports.formats.jsonl import (
+    SQL_SUCCESS,
+    SQL_TIMESTAMP,
+    render_decimal,
+    render_success,
+    render_timestamp,
+)
+
+SQL_CELLS = {
+    "uuid": "{col}",
+    "text": "{col}",
+    "timestamp": SQL_TIMESTAMP,
+    "json": "{col}::text",
+    "integer": "{col}",
+    "decimal": "trim_scale({col})",
+    "boolean": SQL_SUCCESS,
+}
+
+PY_CELLS: dict[str, Callable] = {
+    "uuid": str,
+    "text": lambda value: value,
+    "timestamp": render_timestamp,
+    "json": lambda value: value,
+    "integer": lambda value: None if value is None else str(value),
+    "decimal": render_decimal,
+    "boolean": render_success,
+}
+
+_NEEDS_QUOTES = frozenset(',"\r\n')
+
+
+def quote_cell(text: str | None, *, single_column: bool = False) -> str:
+    """COPY's CSV quoting: a null is an empty cell, an empty string is "" (so they differ),
+    and a lone \\. in a one-column file is quoted (it would read as COPY's end marker)."""
+    if text is None:
+        return ""
+    if text == "" or not _NEEDS_QUOTES.isdisjoint(text) or (single_column and text == "\\."):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class CsvRows:
+    copy_format = "csv"
+
+    def sql_columns(self, fields, quote_name) -> list[str]:
+        return [SQL_CELLS[field.kind].format(col=quote_name(source_column(field)))
+                for field in fields]
+
+    def renderer(self, fields: list[ExportField]) -> Callable[[Sequence], str]:
+        cells = [PY_CELLS[field.kind] for field in fields]
+        single = len(fields) == 1
+
+        def render(row: Sequence) -> str:
+            # zip stops at the last field: a row's trailing page key is not written.
+            return ",".join(
+                quote_cell(cell(value), single_column=single)
+                for cell, value in zip(cells, row)  # noqa: B905
+            ) + "\n"
+
+        return render
+
+
+CSV_ROWS = CsvRows()
+
+
+def header(fields: list[ExportField]) -> bytes:
+    return (",".join(field.name for field in fields) + "\n").encode()
+
+
+CSV = ExportFormat(
+    name="csv", member="CSV", label="CSV",
+    summary="A header row, then one row per log: for spreadsheets, pandas and SQL loaders.",
+    content_type="text/csv; charset=utf-8; header=present", rows=CSV_ROWS,
+    open_encoder=lambda fields, write: PassThrough(write, header=header(fields)),
+)
+CSV_GZ = ExportFormat(
+    name="csv.gz", member="CSV_GZ", label="CSV, gzip-compressed",
+    summary="The CSV file, gzip-compressed: several times smaller to download.",
+    content_type="application/gzip", rows=CSV_ROWS,
+    open_encoder=lambda fields, write: PassThrough(write, header=header(fields), gzip=True),
+)
