@@ -141,8 +141,9 @@ def install_error_handlers(api: NinjaAPI, *, known_fields: dict[str, tuple],
     handle(QueueUnavailable, lambda request, exc: ApiError(
         503, exc.message, code="queue_unavailable",
         headers={"Retry-After": str(exc.retry_after)}))
-    api.add_exception_handler(OperationalError, database_error)
-    api.add_exception_handler(InterfaceError, database_error)
+    # (ninja's annotation wants a handler per exception class; one serves both here)
+    api.add_exception_handler(OperationalError, database_error)  # type: ignore[arg-type]
+    api.add_exception_handler(InterfaceError, database_error)  # type: ignore[arg-type]
     handle(StatementTimeout, lambda request, exc: ApiError(503, exc.message,
                                                            code="database_timeout"))
     handle(SchemaValidationError, lambda request, exc: from_schema_error(exc, known_fields))

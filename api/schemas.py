@@ -101,8 +101,8 @@ def _matching(pattern: str) -> Any:
 
 
 # The same regular expressions the server checks (logs.filters): "" and [] are no filter.
-Names = _matching(NAMES_TEXT) | list[_matching(NAME_ITEM)]
-OrgModels = _matching(ORG_MODELS_TEXT) | list[_matching(f"^{ORG_MODEL_PAIR}$")]
+Names = _matching(NAMES_TEXT) | list[_matching(NAME_ITEM)]  # type: ignore[misc]
+OrgModels = _matching(ORG_MODELS_TEXT) | list[_matching(f"^{ORG_MODEL_PAIR}$")]  # type: ignore[misc]
 StatusCode = Annotated[int, Field(ge=100, le=599)]
 WholeBound = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 CostBound = Annotated[float, Field(ge=0, le=MAX_COST)]
@@ -140,7 +140,8 @@ def _filter_fields() -> dict[str, Any]:
     fields["ai_org_model"] = field(OrgModels, "ai_org_model")
     fields["status_code"] = field(
         _matching(STATUS_CODES_TEXT) | StatusCode
-        | list[StatusCode | _matching(f"^{STATUS_CODE_TEXT}$")], "status_code")
+        | list[StatusCode | _matching(f"^{STATUS_CODE_TEXT}$")],  # type: ignore[misc]
+        "status_code")
     fields["metadata"] = field(
         Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], str | float],
                   Field(max_length=MAX_METADATA_PAIRS)], "metadata")

@@ -312,7 +312,7 @@ EXPORTS_MAX_ROWS_PER_SECOND = env_int("EXPORTS_MAX_ROWS_PER_SECOND", 0)
 # statement_timeout (ms) of an export's database stream on a worker (0 = none): the stream is
 # one statement, so by default as long as the job may run.
 EXPORTS_STATEMENT_TIMEOUT_MS = env_int("EXPORTS_STATEMENT_TIMEOUT_MS",
-                                       1000 * RQ_QUEUES[EXPORTS_QUEUE]["DEFAULT_TIMEOUT"])
+                                       1000 * env_int("EXPORTS_JOB_TIMEOUT", 3600))
 # Reliability (docs/reliability.md): every running attempt holds a lease that the work horse
 # renews every EXPORTS_LEASE_RENEW_SECONDS; each worker runs the reconciler every
 # EXPORTS_RECONCILE_SECONDS, which starts an attempt whose lease has passed again, at most

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from django.core.files.storage import FileSystemStorage, Storage
 from storages.utils import clean_name
@@ -76,7 +76,7 @@ def part_name(file_name: str, index: int, *, attempt: int) -> str:
     return f"{file_name}.p{index:05d}-{attempt}"
 
 
-def _s3_key(storage: Storage, name: str) -> str:
+def _s3_key(storage: Any, name: str) -> str:
     return storage._normalize_name(clean_name(name))
 
 
@@ -154,7 +154,7 @@ def _join_bytes_through_sink(file_name: str, parts: list[StoredPart],
 class _S3Join:
     """One multipart upload assembled from the part objects (see the module's note)."""
 
-    def __init__(self, storage: Storage, file_name: str, file_format: str):
+    def __init__(self, storage: Any, file_name: str, file_format: str):
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
         self.storage = storage
@@ -275,7 +275,8 @@ def _join_parquet(file_name: str, parts: list[StoredPart]) -> JoinResult:
                     writer.write_table(table, row_group_size=max(1, table.num_rows))
                 extents.append((groups, source.num_row_groups))
                 groups += source.num_row_groups
-        writer.close()
+        if writer is not None:
+            writer.close()
         sink.commit()
     except BaseException:
         sink.abort()

@@ -20,7 +20,7 @@ class ExportJob(models.Model):
         STOPPED = "stopped", "Stopped"
 
     # One member per module of exports.formats (JSONL, JSONL_GZ, CSV, ..., FINETUNE_JSONL).
-    Format = models.TextChoices(
+    Format = models.TextChoices(  # type: ignore[call-overload]  # (the stubs know no members list)
         "Format", [(fmt.member, (fmt.name, fmt.label)) for fmt in FORMATS]
     )
 

@@ -68,10 +68,12 @@ def _position(row: tuple | None) -> Position | None:
     return None if row is None else Position(created_at=row[0], id=row[1])
 
 
-def _ranges(offset: int, ends: list[Position], rows_each: list[int],
+def _ranges(offset: int, ends: list[Position | None], rows_each: list[int],
             start: Position | None) -> list[PartRange]:
     ranges, after, first = [], start, offset
     for index, (through, rows) in enumerate(zip(ends, rows_each, strict=True)):
+        if through is None:
+            raise RuntimeError("the hourly counts name more logs than the logs table holds")
         if after is not None and (through.created_at, through.id) <= (after.created_at, after.id):
             # Cannot happen inside one snapshot; refuse rather than write overlapping parts.
             raise RuntimeError(f"part {index} ends before it starts: the logs changed mid-plan")
@@ -160,7 +162,7 @@ def part_queryset(*, workspace_id, filters: dict, after: Position | None, throug
 def part_bounds(part: ExportPart) -> tuple[Position | None, Position]:
     """(after, through) of a stored part."""
     after = None
-    if part.after_id is not None:
+    if part.after_id is not None and part.after_created_at is not None:
         after = Position(created_at=part.after_created_at, id=part.after_id)
     return after, Position(created_at=part.through_created_at, id=part.through_id)
 

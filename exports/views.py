@@ -355,11 +355,12 @@ def export_file(request: HttpRequest, token: str) -> HttpResponseBase:
             opened = storage.export_storage().open(job.file_name, "rb")
         except FileNotFoundError:
             return _link_gone(request, "file_gone", job_id=job_id)
-        response = FileResponse(opened, as_attachment=True, filename=job.download_name(),
-                                content_type=storage.CONTENT_TYPES[job.format])
+        response: HttpResponseBase = FileResponse(
+            opened, as_attachment=True, filename=job.download_name(),
+            content_type=storage.CONTENT_TYPES[job.format])
     elif storage.export_storage().exists(job.file_name):
         # S3: recorded here, then fetched from S3 itself through its own short-lived link.
-        response: HttpResponseBase = redirect(storage.presigned_url(
+        response = redirect(storage.presigned_url(
             name=job.file_name, download_name=job.download_name(), file_format=job.format))
     else:
         return _link_gone(request, "file_gone", job_id=job_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import struct
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -96,7 +96,7 @@ def _portable_lines(queryset, fields: list[ExportField], render: Callable[[Seque
 
 
 def _portable_blocks(queryset, fields: list[ExportField], rows: RowEncoding, *, offset: int,
-                     limit: int, hourly: TimeRange | None = None) -> Iterator[tuple[bytes, int]]:
+                     limit: int, hourly: TimeRange | None = None) -> Generator[tuple[bytes, int]]:
     batch: list[str] = []
     size = 0
     for line in _portable_lines(queryset, fields, rows.renderer(fields), offset=offset,
@@ -202,7 +202,7 @@ def _copy_csv_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
 
 
 def _postgres_blocks(queryset, fields: list[ExportField],
-                     rows: RowEncoding) -> Iterator[tuple[bytearray, int]]:
+                     rows: RowEncoding) -> Generator[tuple[bytes, int]]:
     # A connection of its own (to the database the query reads: the replica if there is one): the
     # job's progress is saved on Django's while COPY streams here.
     source = connections[queryset.db]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet, Sum
@@ -111,11 +112,11 @@ class TimeRange:
             total += logs.filter(created_at__gte=end).count()
         return total
 
-    def position(self, offset: int) -> tuple[datetime, UUID] | None:
+    def position(self, offset: int) -> tuple[datetime, Any] | None:
         """(created_at, id) of the row at `offset` in (created_at, id) order; None past the end."""
         return self.positions([offset])[0]
 
-    def positions(self, offsets: list[int]) -> list[tuple[datetime, object] | None]:
+    def positions(self, offsets: list[int]) -> list[tuple[datetime, Any] | None]:
         """position() of each of the offsets (ascending), reading the hourly counts once: an
         export's part boundaries are many offsets into the same range."""
         segments = self._segments()

@@ -16,7 +16,7 @@ def connection_lost(error: BaseException | None) -> bool:
     try:
         import psycopg
     except ImportError:  # an install without PostgreSQL
-        psycopg = None
+        psycopg = None  # type: ignore[assignment]
     seen = 0
     while error is not None and seen < 10:
         if psycopg is not None and isinstance(error, psycopg.OperationalError):

@@ -125,7 +125,7 @@ def _clean(message: Any) -> Any:
     """The message with only the keys the format knows for its role; null keys dropped."""
     if not isinstance(message, dict):
         return message
-    known = MESSAGE_KEYS.get(message.get("role"), set(message))
+    known = MESSAGE_KEYS.get(str(message.get("role")), set(message))
     return {key: value for key, value in message.items()
             if key in known and (value is not None or key == "content")}
 
