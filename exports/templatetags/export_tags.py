@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from exports.fields import FIELDS_BY_NAME
 
@@ -127,3 +129,15 @@ def exports_unavailable(organization) -> str | None:
     from exports.access import exports_unavailable_reason
 
     return exports_unavailable_reason(organization)
+
+
+@register.simple_tag
+def error_slot(problems, name: str, oob: bool = False) -> str:
+    """The slot beside a field that holds its messages (the inputs name it in
+    aria-describedby); the preview sends every slot again, out of band, as it changes."""
+    messages = (problems or {}).get(name, [])
+    return format_html(
+        '<div id="errors-{}" class="error-slot"{}>{}</div>', name,
+        mark_safe(' hx-swap-oob="true"') if oob else "",
+        format_html_join("", '<p class="field-error">{}</p>', ((message,) for message in messages)),
+    )
