@@ -93,4 +93,167 @@ def read_lines(download) -> list[dict]:
     return [json.loads(line) for line in Path(download.path()).read_text().splitlines()]
 
 
-__all__ = ["wait_until", "read_lines"]
+
+def test_filters_as_chips_narrow_the_preview_and_the_file(
+    sized_page, live_server, member, logs_3000, rq_workers
+):
+    from logs.models import Log
+
+    page = sized_page
+    rq_workers.start(burst=False)
+    log_in_member(page, live_server)
+    page.goto(f"{live_server.url}/exports/new/")
+    page.wait_for_selector("[data-testid=preview-matches]:text-is('3,000')")
+    assert page.locator(".filter-chip:visible").count() == 0  # no filter until one is added
+    model = Log.objects.values_list("ai_model", flat=True).order_by("ai_model").first()
+    matching = Log.objects.filter(ai_model=model).count()
+
+    page.select_option("#add-filter", "ai_model")
+    chip = page.locator(".filter-chip[data-filter=ai_model]")
+    assert chip.is_visible()
+    # A choice list with counts (from the hourly counts).
+    assert f"{matching:,}" in chip.locator(f"label.choice:has(input[value='{model}'])").inner_text()
+    chip.locator(f"input[value='{model}']").check()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{matching:,}')")
+    assert f"ai_model={model}" in page.url  # kept in the URL
+    page.reload()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{matching:,}')")
+    assert page.locator(".filter-chip[data-filter=ai_model]").is_visible()
+
+    page.fill("#id_description", "Only one model")
+    preview_settled(page)
+    page.click(PRIMARY)
+    page.wait_for_selector(".export-row:has-text('Only one model')")
+    job = ExportJob.objects.get()
+    assert job.filters["ai_model"] == [model]
+    page.wait_for_selector(f"#export-{job.id}[data-status='success']", timeout=60_000)
+    with page.expect_download() as download_info:
+        page.click(f"#export-{job.id} a:has-text('Download')")
+    lines = read_lines(download_info.value)
+    assert len(lines) == matching and {line["ai_model"] for line in lines} == {model}
+    assert horizontal_overflow(page) == 0
+    rq_workers.stop_all()
+
+
+def test_every_kind_of_filter_and_removing_a_chip(sized_page, live_server, member, logs_3000):
+    from decimal import Decimal
+
+    from logs.models import Log
+
+    page = sized_page
+    log_in_member(page, live_server)
+    page.goto(f"{live_server.url}/exports/new/")
+    page.wait_for_selector("[data-testid=preview-matches]:text-is('3,000')")
+
+    def matches() -> str:
+        preview_settled(page)
+        return page.inner_text("[data-testid=preview-matches]")
+
+    provider = Log.objects.values_list("ai_provider", flat=True).order_by("ai_provider").first()
+    page.select_option("#add-filter", "ai_provider")
+    page.check(f".filter-chip[data-filter=ai_provider] input[value='{provider}']")
+    by_provider = Log.objects.filter(ai_provider=provider)
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{by_provider.count():,}')")
+
+    page.select_option("#add-filter", "cost")
+    assert page.evaluate("document.activeElement.id") == "id_cost_min"  # focus goes to it
+    page.fill("#id_cost_min", "0.01")  # dollars: 1 cent
+    page.locator("#id_cost_min").dispatch_event("change")
+    expected = by_provider.filter(cost__gte=Decimal(1)).count()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{expected:,}')")
+    page.select_option("#add-filter", "total_tokens")
+    page.fill("#id_total_tokens_max", "900")
+    page.locator("#id_total_tokens_max").dispatch_event("change")
+    expected = by_provider.filter(cost__gte=Decimal(1), total_tokens__lte=900).count()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{expected:,}')")
+
+    log = by_provider.exclude(trace_id="").first()
+    page.select_option("#add-filter", "metadata")
+    page.fill("#id_metadata", f"_user = {log.metadata['_user']}")
+    page.locator("#id_metadata").dispatch_event("change")
+    page.select_option("#add-filter", "trace_id")
+    page.fill("#id_trace_id", log.trace_id)
+    page.locator("#id_trace_id").dispatch_event("change")
+    page.fill("#id_cost_min", "")
+    page.fill("#id_total_tokens_max", "")
+    page.locator("#id_total_tokens_max").dispatch_event("change")
+    page.wait_for_selector("[data-testid=preview-matches]:text-is('1')")
+
+    # Removing a chip clears it: the preview widens at once.
+    page.click(".filter-chip[data-filter=trace_id] [data-remove-filter]")
+    assert not page.locator(".filter-chip[data-filter=trace_id]").is_visible()
+    expected = by_provider.filter(metadata___user=log.metadata["_user"]).count()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{expected:,}')")
+    assert log.trace_id not in page.url
+    assert horizontal_overflow(page) == 0
+    assert matches() == f"{expected:,}"
+
+
+def test_the_logs_filters_arrive_as_editable_chips(page, live_server, member, logs_3000):
+    from logs.models import Log
+
+    model = Log.objects.values_list("ai_model", flat=True).order_by("ai_model").first()
+    log_in_member(page, live_server)
+    page.goto(f"{live_server.url}/logs/?time_range=30d&ai_model={model}&status_code=200")
+    page.click("a:has-text('Export these logs')")
+    chip = page.locator(".filter-chip[data-filter=ai_model]")
+    chip.wait_for()
+    assert chip.locator(f"input[value='{model}']").is_checked()
+    assert page.locator(".filter-chip[data-filter=status_code] input[value='200']").is_checked()
+    expected = Log.objects.filter(ai_model=model, status_code=200).count()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{expected:,}')")
+    page.click(".filter-chip[data-filter=status_code] [data-remove-filter]")
+    expected = Log.objects.filter(ai_model=model).count()
+    page.wait_for_selector(f"[data-testid=preview-matches]:text-is('{expected:,}')")
+
+
+def test_errors_sit_on_the_field(sized_page, live_server, member, logs_3000):
+    page = sized_page
+    log_in_member(page, live_server)
+    page.goto(f"{live_server.url}/exports/new/")
+    page.wait_for_selector("[data-testid=preview-rows]")
+    page.fill("#id_limit", "0")
+    page.fill("#id_offset", "-1")
+    page.locator("#id_offset").dispatch_event("change")
+    page.wait_for_selector("#errors-offset .field-error")
+    for field, message in (("limit", "must be at least 1"), ("offset", "must be 0 or more")):
+        control = page.locator(f"#id_{field}")
+        wait_until(page, f"document.querySelector('#id_{field}').getAttribute('aria-invalid') "
+                         "=== 'true'")
+        assert control.get_attribute("aria-describedby") == f"errors-{field}"
+        assert message in page.inner_text(f"#errors-{field}")
+        # A visible outline in the error colour, beside which the message sits.
+        assert control.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+        assert control.evaluate("e => getComputedStyle(e).outlineColor") == "rgb(201, 42, 42)"
+        box, slot = control.bounding_box(), page.locator(f"#errors-{field}").bounding_box()
+        assert 0 <= slot["y"] - (box["y"] + box["height"]) < 60  # right under its field
+    # Enter while blocked takes the keyboard to the first field marked invalid.
+    page.focus("#id_description")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_limit"
+    assert ExportJob.objects.count() == 0
+    page.fill("#id_limit", "10")
+    page.fill("#id_offset", "0")
+    page.locator("#id_offset").dispatch_event("change")
+    page.wait_for_selector("#errors-offset .field-error", state="detached")
+    page.wait_for_selector(f"{PRIMARY}:enabled")
+    assert page.locator("[aria-invalid=true]").count() == 0
+    assert horizontal_overflow(page) == 0
+
+
+def test_the_logs_page_marks_an_invalid_status_code(sized_page, live_server, member, logs_3000):
+    page = sized_page
+    log_in_member(page, live_server)
+    page.goto(f"{live_server.url}/logs/")
+    page.fill("#id_status_code", "abc")
+    page.click("button:has-text('Apply')")
+    page.wait_for_selector("#errors-status_code .field-error")
+    wait_until(page, "document.querySelector('#id_status_code').getAttribute('aria-invalid')"
+                     " === 'true'")
+    control = page.locator("#id_status_code")
+    assert control.evaluate("e => getComputedStyle(e).outlineColor") == "rgb(201, 42, 42)"
+    assert control.get_attribute("aria-describedby") == "errors-status_code"
+    page.fill("#id_status_code", "200")
+    page.click("button:has-text('Apply')")
+    page.wait_for_selector("#errors-status_code .field-error", state="detached")
+    wait_until(page, "!document.querySelector('#id_status_code[aria-invalid]')")
