@@ -257,3 +257,45 @@ def test_the_logs_page_marks_an_invalid_status_code(sized_page, live_server, mem
     page.click("button:has-text('Apply')")
     page.wait_for_selector("#errors-status_code .field-error", state="detached")
     wait_until(page, "!document.querySelector('#id_status_code[aria-invalid]')")
+
+
+def test_no_sideways_scroll_on_the_detail_and_activity_pages(sized_page, live_server, member,
+                                                               logs_3000, rq_workers):
+    from django.contrib.auth import get_user_model
+
+    from exports import services
+    from exports.audit import Action, Actor, Channel, record_export_event
+
+    page = sized_page
+    grace = get_user_model().objects.get(username="grace")
+    done = services.export_job_create(
+        workspace=logs_3000, created_by=grace, filters={"ai_model": ["gpt-4o"]},
+        requested_data=["id", "created_at", "ai_model", "total_tokens", "cost", "metadata",
+                        "request", "response"], limit=300, description="Quarterly review "
+        "of every model's latency and cost, for the finance and platform teams")
+    services.export_job_start(job=done)
+    rq_workers.run_burst()
+    for address in ("2001:db8:85a3:1234:5678:8a2e:370:7334", "203.0.113.7"):
+        record_export_event(job=done, action=Action.DOWNLOAD_LINK, actor=Actor(
+            channel=Channel.PAGE, user=grace, ip_address=address))
+    running = services.export_job_create(workspace=logs_3000, created_by=grace, filters={},
+                                         requested_data=["id"], limit=2000)
+    services.export_job_start(job=running)  # no worker takes it: it stays in progress
+    failed = services.export_job_create(workspace=logs_3000, filters={}, requested_data=["id"])
+    services.export_job_start(job=failed)
+    services.export_job_fail(job_id=failed.id, attempt=1, reason="Could not write the "
+                             "export file: [Errno 20] Not a directory: '/very/long/path/" +
+                             "x" * 120 + "'")
+    draft = services.export_job_create(workspace=logs_3000, filters={}, requested_data=["id"])
+    log_in_member(page, live_server)
+    widths = {}
+    for job in (done, running, failed, draft):
+        for path in (f"/exports/{job.id}/", f"/exports/{job.id}/activity/"):
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            widths[f"{job.status} {path.split('/')[-2]}"] = horizontal_overflow(page)
+    assert set(widths.values()) == {0}, widths
+    page.goto(f"{live_server.url}/exports/{done.id}/activity/")
+    address = page.locator("td:has-text('2001:db8')")
+    box = address.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
