@@ -92,15 +92,55 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented) { return; }
+    if (confirmDialog && confirmDialog.open) { return; }  // the dialog closes itself
     if (closeLogDetail() || closeRequestPanel()) { event.preventDefault(); }
   });
 
-  // Confirm a destructive plain form (htmx forms use hx-confirm).
+  // A destructive form (data-confirm) asks first, in the page's own modal <dialog>: focus stays
+  // inside it, Esc or "Keep" closes it and nothing is sent. Caught while the submit event
+  // goes down to the form, so neither the browser nor htmx acts on it until it is confirmed.
+  var confirmDialog = null;
+  var pending = null;
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
+    var dialog = document.getElementById("confirm-dialog");
+    if (!form.dataset || !form.dataset.confirm || !dialog || !dialog.showModal) { return; }
+    if (form.dataset.confirmed) { delete form.dataset.confirmed; return; }
+    event.preventDefault();
+    event.stopPropagation();
+    pending = { form: form, submitter: event.submitter || null };
+    dialog.querySelector("#confirm-title").textContent = form.dataset.confirmTitle || "Are you sure?";
+    dialog.querySelector("#confirm-text").textContent = form.dataset.confirm;
+    dialog.querySelector("[data-confirm-go]").textContent = form.dataset.confirmGo || "Confirm";
+    dialog.querySelector("[data-confirm-keep]").textContent = form.dataset.confirmKeep || "Keep it";
+    dialog.returnValue = "";
+    confirmDialog = dialog;
+    dialog.showModal();
+    dialog.querySelector("[data-confirm-keep]").focus();  // the safe choice comes first
+  }, true);
+
+  document.addEventListener("close", function (event) {
+    if (event.target !== confirmDialog || !pending) { return; }
+    var wanted = pending;
+    pending = null;
+    if (confirmDialog.returnValue === "confirm" && document.body.contains(wanted.form)) {
+      wanted.form.dataset.confirmed = "1";
+      wanted.form.requestSubmit(wanted.submitter && wanted.form.contains(wanted.submitter) ? wanted.submitter : undefined);
+    } else if (wanted.submitter && document.body.contains(wanted.submitter)) {
+      wanted.submitter.focus();
     }
+  }, true);
+
+  // Tab and Shift+Tab go round the dialog's buttons, never out of it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab" || !confirmDialog || !confirmDialog.open) { return; }
+    var stops = confirmDialog.querySelectorAll("button");
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    if (event.shiftKey && document.activeElement === first) { last.focus(); event.preventDefault(); }
+    else if (!event.shiftKey && document.activeElement === last) { first.focus(); event.preventDefault(); }
+    else if (!confirmDialog.contains(document.activeElement)) { first.focus(); event.preventDefault(); }
   });
 
   // An inline error speaks of the value that was sent; once the user changes that part of the

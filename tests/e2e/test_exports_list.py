@@ -9,7 +9,12 @@ import pytest
 
 from exports import services
 from exports.models import ExportJob
-from tests.e2e.conftest import horizontal_overflow, log_in_member, wait_until
+from tests.e2e.conftest import (
+    confirm_in_dialog,
+    horizontal_overflow,
+    log_in_member,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -77,12 +82,12 @@ def test_delete_from_the_list(page, live_server, member, logs_3000):
     keep = create(logs_3000, "Keep me")
     gone = create(logs_3000, "Delete me")
     log_in_member(page, live_server)
-    page.once("dialog", lambda dialog: dialog.dismiss())  # "No": nothing is deleted
     page.click("[aria-label='Delete export Delete me']")
+    page.click("#confirm-dialog [data-confirm-keep]")  # "Keep it": nothing is deleted
     page.wait_for_timeout(300)
     assert ExportJob.objects.count() == 2
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("[aria-label='Delete export Delete me']")
+    confirm_in_dialog(page)
     page.wait_for_selector(f"#export-{gone.id}", state="detached")
     assert list(ExportJob.objects.values_list("id", flat=True)) == [keep.id]
     assert "Delete me: deleted." in page.inner_text("#live-status")
@@ -116,8 +121,8 @@ def test_export_detail_page_and_its_actions(page, live_server, member, logs_3000
         page.click("a:has-text('Download')")
     assert Path(download_info.value.path()).stat().st_size == done.file_size
 
-    page.on("dialog", lambda dialog: dialog.accept())
     page.click("button:has-text('Delete')")
+    confirm_in_dialog(page)
     page.wait_for_selector("h1:has-text('Exports')")
     assert "Detail, done: deleted." in page.inner_text(".messages")
     assert not ExportJob.objects.filter(id=done.id).exists()
@@ -130,6 +135,7 @@ def test_export_detail_page_and_its_actions(page, live_server, member, logs_3000
     assert page.locator(".badge").first.inner_text() == "In progress"
     assert "attempt 2" in page.inner_text("main")
     page.click("button:has-text('Cancel')")
+    confirm_in_dialog(page)
     page.wait_for_selector(".badge-stopped")
     assert ExportJob.objects.get(id=broken.id).status == "stopped"
     # Started again and run by a worker: the page follows the run by itself to Success.

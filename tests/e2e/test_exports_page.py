@@ -14,7 +14,7 @@ from django.utils import timezone
 from exports import services
 from exports.models import ExportJob
 from tests.conftest import wait_for
-from tests.e2e.conftest import PASSWORD, log_in, wait_until
+from tests.e2e.conftest import PASSWORD, confirm_in_dialog, log_in, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -117,6 +117,7 @@ def test_start_cancel_stopped_start_again_success(
     wait_for_status(page, job, "in_progress")
     wait_for(lambda: ExportJob.objects.get(id=job.id).rows_written > 0, timeout=30)
     row.locator("button:has-text('Cancel')").click()
+    confirm_in_dialog(page)
     wait_for_status(page, job, "stopped")
     assert row.locator(".badge").inner_text() == "Stopped"
     assert "Stopped" in page.inner_text("#live-status")
@@ -206,5 +207,6 @@ def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_worke
     # Leave no job running: a worker finishes its current job before it stops, and a running
     # export would hold the tables the test database is emptied from.
     row_of(page, running).locator("button:has-text('Cancel')").click()
+    confirm_in_dialog(page)
     wait_for_status(page, running, "stopped")
     rq_workers.stop_all()

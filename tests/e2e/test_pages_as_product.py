@@ -83,7 +83,7 @@ def test_the_request_button_stays_in_view_after_scrolling(sized_page, live_serve
         page.evaluate(f"window.scrollTo(0, {scroll_y})")
         page.wait_for_timeout(100)  # a scroll is applied on the next frame
         box = button.bounding_box()
-        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= height, (
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, (
             scroll_y, box)
     assert page.evaluate("window.scrollY") > 0  # the page did scroll
     assert horizontal_overflow(page) == 0
@@ -299,3 +299,74 @@ def test_no_sideways_scroll_on_the_detail_and_activity_pages(sized_page, live_se
     address = page.locator("td:has-text('2001:db8')")
     box = address.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+
+
+def in_dialog(page) -> bool:
+    return page.evaluate(
+        "document.getElementById('confirm-dialog').contains(document.activeElement)")
+
+
+def test_delete_and_cancel_ask_in_a_dialog(sized_page, live_server, member, logs_3000,
+                                           export_queue):
+    from exports import services
+
+    page = sized_page
+    browser_boxes = []
+    page.on("dialog", lambda dialog: (browser_boxes.append(dialog.message), dialog.dismiss()))
+    keep = services.export_job_create(workspace=logs_3000, filters={}, requested_data=["id"],
+                                      description="Keep me")
+    running = services.export_job_create(workspace=logs_3000, filters={},
+                                         requested_data=["id"], description="Running one")
+    services.export_job_start(job=running)  # no worker: it stays in progress
+    log_in_member(page, live_server)
+    dialog = page.locator("#confirm-dialog")
+
+    page.click("[aria-label='Delete export Keep me']")
+    dialog.wait_for(state="visible")
+    assert page.inner_text("#confirm-title") == "Delete this export?"
+    assert "“Keep me”" in page.inner_text("#confirm-text")
+    assert page.evaluate("document.activeElement.textContent") == "Keep it"
+    for _ in range(5):  # focus is trapped in the dialog
+        page.keyboard.press("Tab")
+        assert in_dialog(page)
+    page.keyboard.press("Shift+Tab")
+    assert in_dialog(page)
+    page.keyboard.press("Escape")  # Esc closes it, nothing is deleted
+    dialog.wait_for(state="hidden")
+    assert ExportJob.objects.filter(id=keep.id).exists()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+        "Delete export Keep me")
+
+    page.click("[aria-label='Delete export Keep me']")
+    page.click("#confirm-dialog button:has-text('Keep it')")
+    dialog.wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    assert ExportJob.objects.filter(id=keep.id).exists()
+
+    page.click("[aria-label='Cancel export Running one']")
+    dialog.wait_for(state="visible")
+    assert page.inner_text("#confirm-title") == "Cancel this export?"
+    page.click("#confirm-dialog button:has-text('Keep running')")
+    page.wait_for_timeout(300)
+    assert ExportJob.objects.get(id=running.id).status == "in_progress"
+    page.click("[aria-label='Cancel export Running one']")
+    page.click("#confirm-dialog button:has-text('Cancel export')")
+    page.wait_for_selector(f"#export-{running.id}[data-status='stopped']")
+
+    page.click("[aria-label='Delete export Keep me']")
+    page.click("#confirm-dialog button:has-text('Delete export')")
+    page.wait_for_selector(f"#export-{keep.id}", state="detached")
+    assert not ExportJob.objects.filter(id=keep.id).exists()
+
+    # The detail page asks the same way, without htmx.
+    services.export_job_start(job=running)
+    page.goto(f"{live_server.url}/exports/{running.id}/")
+    page.click("main button:has-text('Cancel')")
+    dialog.wait_for(state="visible")
+    page.click("#confirm-dialog button:has-text('Cancel export')")
+    page.wait_for_selector("#export-detail[data-status='stopped']")
+    page.click("main button:has-text('Delete')")
+    page.click("#confirm-dialog button:has-text('Delete export')")
+    page.wait_for_selector("h1:has-text('Exports')")
+    assert not ExportJob.objects.exists()
+    assert browser_boxes == []  # never the browser's own confirm box

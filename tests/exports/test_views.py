@@ -165,7 +165,8 @@ def test_request_data_prefills_from_the_logs_filters(member_client, seeded):
         "/exports/new/?time_range=custom&created_from=2020-01-01T00:00&ai_model=gpt-4o"
         "&status_code=200"
     ).content.decode()
-    assert 'value="custom" aria-describedby="errors-time_range" id="id_time_range_3" checked' in html
+    assert ('value="custom" aria-describedby="errors-time_range" id="id_time_range_3" checked'
+            in html)
     assert 'name="created_from" value="2020-01-01T00:00"' in html
     # Carried as editable chips: the model and the status code chosen in their choice lists.
     assert 'name="ai_model" value="gpt-4o" aria-describedby="errors-ai_model" checked' in html
