@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -141,3 +141,56 @@ def error_slot(problems, name: str, oob: bool = False) -> str:
         mark_safe(' hx-swap-oob="true"') if oob else "",
         format_html_join("", '<p class="field-error">{}</p>', ((message,) for message in messages)),
     )
+
+
+RANGE_NAMES = ((timedelta(hours=24), "Last 24 hours"), (timedelta(days=7), "Last 7 days"),
+               (timedelta(days=30), "Last 30 days"))
+NEAR = timedelta(minutes=5)
+
+
+@register.filter
+def range_name(job) -> str:
+    """The time range as people chose it ("Last 7 days", counted back from when the export
+    was requested), else a short absolute range; time_range_label has the exact times."""
+    created_at = (job.filters or {}).get("created_at") or {}
+    gte, lte = created_at.get("gte"), created_at.get("lte")
+    if not gte and not lte:
+        return "All time"
+    start = datetime.fromisoformat(gte) if gte else None
+    end = datetime.fromisoformat(lte) if lte else None
+    if start and end and abs(end - job.created_at) < NEAR:
+        for span, name in RANGE_NAMES:
+            if abs((end - start) - span) < NEAR:
+                return name
+    if start and end:
+        same_year = start.year == end.year
+        return f"{start:%b %-d}{'' if same_year else f' {start:%Y}'} – {end:%b %-d, %Y}"
+    return f"Since {start:%b %-d, %Y}" if start else f"Until {end:%b %-d, %Y}"
+
+
+def _minutes_words(seconds: float) -> str:
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {_plural(minutes, 'minute')}"
+    return f"about {_plural(round(minutes / 60), 'hour')}"
+
+
+@register.filter
+def time_left(job) -> str:
+    """How long the running export still needs, from its pace so far ("" before it has one)."""
+    if job.status != "in_progress" or not job.started_at or not job.rows_written:
+        return ""
+    elapsed = (timezone.now() - job.started_at).total_seconds()
+    remaining_rows = max(0, (job.total_records or 0) - job.rows_written)
+    if elapsed <= 0:
+        return ""
+    return f"{_minutes_words(remaining_rows * elapsed / job.rows_written)} left"
+
+
+@register.filter
+def percent_done(job) -> int:
+    if not job.total_records:
+        return 0
+    return min(100, job.rows_written * 100 // job.total_records)

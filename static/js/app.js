@@ -31,6 +31,10 @@
     }
     var opener = event.target.closest("[hx-target='#log-detail']");
     if (opener) { logOpener = opener; }
+    // One row menu open at a time; a click elsewhere closes it.
+    document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
+    });
     var remove = event.target.closest("[data-remove-filter]");
     if (remove) { removeFilter(remove.closest(".filter-chip")); }
   });
@@ -93,6 +97,13 @@
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented) { return; }
     if (confirmDialog && confirmDialog.open) { return; }  // the dialog closes itself
+    var menu = document.querySelector("details.row-menu[open]");
+    if (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+      event.preventDefault();
+      return;
+    }
     if (closeLogDetail() || closeRequestPanel()) { event.preventDefault(); }
   });
 

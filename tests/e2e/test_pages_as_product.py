@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exports.models import ExportJob
-from tests.e2e.conftest import horizontal_overflow, log_in_member, wait_until
+from tests.e2e.conftest import horizontal_overflow, log_in_member, open_row_menu, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -321,6 +321,7 @@ def test_delete_and_cancel_ask_in_a_dialog(sized_page, live_server, member, logs
     log_in_member(page, live_server)
     dialog = page.locator("#confirm-dialog")
 
+    open_row_menu(page, "Keep me")
     page.click("[aria-label='Delete export Keep me']")
     dialog.wait_for(state="visible")
     assert page.inner_text("#confirm-title") == "Delete this export?"
@@ -337,6 +338,7 @@ def test_delete_and_cancel_ask_in_a_dialog(sized_page, live_server, member, logs
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
         "Delete export Keep me")
 
+    open_row_menu(page, "Keep me")
     page.click("[aria-label='Delete export Keep me']")
     page.click("#confirm-dialog button:has-text('Keep it')")
     dialog.wait_for(state="hidden")
@@ -353,6 +355,7 @@ def test_delete_and_cancel_ask_in_a_dialog(sized_page, live_server, member, logs
     page.click("#confirm-dialog button:has-text('Cancel export')")
     page.wait_for_selector(f"#export-{running.id}[data-status='stopped']")
 
+    open_row_menu(page, "Keep me")
     page.click("[aria-label='Delete export Keep me']")
     page.click("#confirm-dialog button:has-text('Delete export')")
     page.wait_for_selector(f"#export-{keep.id}", state="detached")
