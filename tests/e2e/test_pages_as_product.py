@@ -373,3 +373,56 @@ def test_delete_and_cancel_ask_in_a_dialog(sized_page, live_server, member, logs
     page.wait_for_selector("h1:has-text('Exports')")
     assert not ExportJob.objects.exists()
     assert browser_boxes == []  # never the browser's own confirm box
+
+
+def test_compact_rows_with_progress_and_time_left(sized_page, live_server, member, logs_3000,
+                                                  export_queue):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from exports import services
+
+    page = sized_page
+    now = timezone.now()
+    week = services.export_job_create(
+        workspace=logs_3000, description="Weekly", requested_data=["id", "ai_model", "cost"],
+        filters={"created_at": {"gte": (now - timedelta(days=7)).isoformat(),
+                                "lte": now.isoformat()}})
+    running = services.export_job_create(workspace=logs_3000, filters={}, limit=3000,
+                                         requested_data=["id"], description="Running")
+    services.export_job_start(job=running)  # no worker: the test sets its progress
+    ExportJob.objects.filter(id=running.id).update(rows_written=1000,
+                                                   started_at=now - timedelta(seconds=60))
+    log_in_member(page, live_server)
+    row = page.locator(f"#export-{week.id}")
+    range_name = row.locator(".range-name")
+    assert range_name.inner_text() == "Last 7 days"
+    assert range_name.get_attribute("title").endswith(" UTC")  # the exact times on hover
+    assert row.locator(".field-count").inner_text().startswith("3 fields")
+    assert row.locator(".field-count").get_attribute("title") == "ID, AI Model, Cost"
+    # Details, Activity and Delete wait in the row's menu.
+    assert not row.locator(".menu a:has-text('Details')").is_visible()
+    open_row_menu(page, "Weekly")
+    assert row.locator(".menu a:has-text('Details')").is_visible()
+    assert row.locator("button:has-text('Delete')").is_visible()
+    page.keyboard.press("Escape")
+    assert not row.locator(".menu a:has-text('Details')").is_visible()
+
+    height = row.bounding_box()["height"]
+    badge = row.locator(".badge").bounding_box()
+    title = row.locator(".export-title").bounding_box()
+    if page.size == "1366":
+        assert height <= 75, height  # one or two lines
+    else:
+        assert badge["y"] < title["y"]  # status first on a phone
+        assert height <= 844 / 5, height  # five cards to a screen, not one
+
+    # Progress: a bar and the time left, at this pace (1,000 rows a minute, 2,000 to go).
+    running_row = page.locator(f"#export-{running.id}")
+    assert running_row.locator("progress").get_attribute("value") == "1000"
+    assert "about 2 minutes left" in running_row.inner_text()
+    page.goto(f"{live_server.url}/exports/{running.id}/")
+    assert page.locator("main progress").get_attribute("value") == "1000"
+    assert "about 2 minutes left" in page.inner_text(".detail-progress")
+    assert horizontal_overflow(page) == 0
