@@ -31,6 +31,7 @@ from exports.writer import ExportStopped, write_export
 from logs.counting import export_slice_size
 from logs.filters import (
     MAX_INTEGER,
+    describe_filters,
     matching_logs,
     normalise_filters,
     refuse_unstorable_text,
@@ -138,8 +139,13 @@ def export_job_create(
     created_by=None,
     created_by_api_key: ApiKey | None = None,
     actor: Actor | None = None,
+    refuse_empty: bool = False,
 ) -> ExportJob:
-    """A new draft; raises ValidationError (naming the field) and creates nothing on bad input."""
+    """A new draft; raises ValidationError (naming the field) and creates nothing on bad input.
+
+    refuse_empty: the API and the page refuse a draft of 0 logs, which would "succeed" with an
+    empty file; a schedule's window or a script may still ask for one.
+    """
     ensure_exports_available(workspace.organization)
     normalised_filters = normalise_filters(filters)
     field_names = normalise_requested_data(requested_data)
@@ -149,6 +155,9 @@ def export_job_create(
         workspace_id=workspace.id, filters=normalised_filters,
         limit=normalised_limit, offset=normalised_offset,
     )
+    if refuse_empty:
+        ensure_not_empty(workspace_id=workspace.id, filters=normalised_filters,
+                         offset=normalised_offset, total=total)
     # Counted before the transaction (on SQLite a write transaction holds the database's one
     # write lock); the draft and its audit entry are written together.
     with transaction.atomic():
@@ -171,6 +180,19 @@ def export_job_create(
 UNSET: Any = object()
 
 
+def ensure_not_empty(*, workspace_id, filters: dict, offset: int, total: int) -> None:
+    """Refuses an export of 0 logs, naming the filters (or the offset) that make it empty."""
+    if total:
+        return
+    if offset and matching_logs(workspace_id=workspace_id, filters=filters).exists():
+        raise ValidationError({"offset": f"{offset:,} skips every log matching "
+                                         f"{describe_filters(filters)}, so the export would be "
+                                         "empty; use a smaller offset"})
+    raise ValidationError({"filters": f"no logs match {describe_filters(filters)}, so the "
+                                      "export would be empty; widen the time range or clear a "
+                                      "filter"})
+
+
 def export_job_update(
     *,
     job: ExportJob,
@@ -180,6 +202,7 @@ def export_job_update(
     offset: Any = UNSET,
     description: Any = UNSET,
     file_format: Any = UNSET,
+    refuse_empty: bool = False,
 ) -> ExportJob:
     """Change a draft; an export that has been started keeps the settings it ran with."""
     ensure_exports_available(job.workspace.organization)
@@ -201,6 +224,9 @@ def export_job_update(
         **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
     }
     changes["total_records"] = count_export_rows(workspace_id=job.workspace_id, **merged)
+    if refuse_empty:
+        ensure_not_empty(workspace_id=job.workspace_id, filters=merged["filters"],
+                         offset=merged["offset"], total=changes["total_records"])
     changes["last_updated_at"] = timezone.now()
     updated = ExportJob.objects.filter(id=job.id, status=Status.DRAFT).update(**changes)
     if not updated:

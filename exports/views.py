@@ -178,6 +178,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
         try:
             job = services.export_job_create(
                 workspace=workspace, created_by=request.user, actor=Actor.for_page(request),
+                refuse_empty=True,
                 **form.service_arguments(now=timezone.now()),
             )
         except ValidationError as error:
