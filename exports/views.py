@@ -23,6 +23,7 @@ from exports.errors import InvalidTransition, QueueUnavailable
 from exports.forms import ExportListFilterForm, ExportRequestForm
 from exports.models import ExportJob
 from exports.preview import export_preview
+from exports.templatetags.export_tags import utc_exact
 from logs.filters import normalise_filters
 from logs.hourly_counts import facet_counts
 from logs.replica import read_database
@@ -250,7 +251,7 @@ def _row_response(request: HttpRequest, job: ExportJob, *, note: str = "", error
 
 
 def _spoken_name(job: ExportJob) -> str:
-    return job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
+    return job.description or f"Export from {utc_exact(job.created_at)}"
 
 
 def _announcement(job: ExportJob) -> str:

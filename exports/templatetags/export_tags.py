@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django import template
 from django.utils import timezone
@@ -28,7 +29,7 @@ def field_labels(names) -> str:
 
 
 def _short(text: str) -> str:
-    return datetime.fromisoformat(text).strftime("%b %-d, %Y %H:%M")
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @register.filter
@@ -60,6 +61,12 @@ def plain_failure(error: str) -> str:
     from exports.failures import plain_failure_reason
 
     return plain_failure_reason(error)
+
+
+@register.filter
+def utc_time(value: datetime | None) -> str:
+    """utc_exact without its " UTC", for a column whose heading says UTC."""
+    return utc_exact(value).removesuffix(" UTC")
 
 
 @register.filter
@@ -98,7 +105,7 @@ def export_name(job) -> str:
     """How a screen reader and a heading name one export: its description, else its date."""
     if job.description:
         return job.description
-    return f"export of {job.created_at.astimezone(UTC):%b %-d, %Y %H:%M} UTC"
+    return f"export of {utc_exact(job.created_at)}"
 
 
 @register.filter
@@ -194,3 +201,19 @@ def percent_done(job) -> int:
     if not job.total_records:
         return 0
     return min(100, job.rows_written * 100 // job.total_records)
+
+
+@register.filter
+def dollars(cents) -> str:
+    """A cost kept in cents, in dollars to the cent's hundredth: $0.0123."""
+    if cents is None:
+        return "—"
+    return f"${Decimal(cents) / 100:,.4f}"
+
+
+@register.filter
+def dollars_exact(cents) -> str:
+    """Every digit the column keeps (cents to 6 places): $0.01234567."""
+    if cents is None:
+        return "—"
+    return f"${Decimal(cents) / 100:,.8f}"

@@ -35,6 +35,14 @@
     document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
     });
+    // A log's whole row opens its drawer, as its "View JSON" link does (the link stays, for
+    // the keyboard and for opening in a new tab).
+    var logRow = event.target.closest("tr[data-opens-log]");
+    if (logRow && !event.target.closest("a, button") && !window.getSelection().toString()) {
+      var link = logRow.querySelector("a[hx-get]");
+      if (link) { link.click(); }
+      return;
+    }
     var remove = event.target.closest("[data-remove-filter]");
     if (remove) { removeFilter(remove.closest(".filter-chip")); }
   });

@@ -426,3 +426,28 @@ def test_compact_rows_with_progress_and_time_left(sized_page, live_server, membe
     assert page.locator("main progress").get_attribute("value") == "1000"
     assert "about 2 minutes left" in page.inner_text(".detail-progress")
     assert horizontal_overflow(page) == 0
+
+
+def test_a_logs_row_opens_its_drawer(sized_page, live_server, member, logs_3000):
+    page = sized_page
+    log_in_member(page, live_server)
+    page.goto(f"{live_server.url}/logs/")
+    row = page.locator(".logs-table tbody tr").nth(3)
+    model = row.locator("td").nth(1).inner_text().split(" ·")[0]
+    row.locator("td").first.click()  # the time cell: no link there
+    heading = page.wait_for_selector("#log-detail h2")
+    assert model in heading.inner_text()
+    box = heading.bounding_box()
+    assert 0 <= box["y"] < page.viewport_size["height"]
+    assert "$" in page.inner_text("#log-detail .facts")  # cost in dollars, cents beside
+    heights = page.eval_on_selector_all(
+        ".logs-table tbody tr", "rows => rows.map(r => r.getBoundingClientRect().height)")
+    if page.size == "1366":
+        assert max(heights) <= 45, max(heights)  # was 65 px
+        apply_box = page.locator("button:has-text('Apply')").bounding_box()
+        status_box = page.locator("#id_status_code").bounding_box()
+        assert abs(apply_box["y"] - status_box["y"]) < 10  # beside its field, not alone
+    assert "1–50 of 3,000" in page.inner_text("[data-testid=log-total]")
+    assert horizontal_overflow(page) == 0
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#log-detail h2", state="detached")
