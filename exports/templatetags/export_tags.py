@@ -170,9 +170,8 @@ def range_name(job) -> str:
             if abs((end - start) - span) < NEAR:
                 return name
     if start and end:
-        same_year = start.year == end.year
-        return f"{start:%b %-d}{'' if same_year else f' {start:%Y}'} – {end:%b %-d, %Y}"
-    return f"Since {start:%b %-d, %Y}" if start else f"Until {end:%b %-d, %Y}"
+        return f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
+    return f"Since {start:%Y-%m-%d}" if start else f"Until {end:%Y-%m-%d}"
 
 
 def _minutes_words(seconds: float) -> str:

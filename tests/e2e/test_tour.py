@@ -96,6 +96,11 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     page.goto(f"{live_server.url}/exports/new/?time_range=7d")
     page.wait_for_selector("[data-testid=preview-rows]")
     visit("request-data-page")
+    # Filters as chips: a model and a status code chosen, a cost range, "Add a filter" open.
+    page.goto(f"{live_server.url}/exports/new/?time_range=7d&ai_model=gpt-4o&status_code=200"
+              "&cost_min=0.01")
+    page.wait_for_selector(".filter-chip[data-filter=ai_model]")
+    visit("request-data-filters")
 
     jobs = every_status(logs_3000, rq_workers)
     page.goto(f"{live_server.url}/")
@@ -104,12 +109,24 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
         f"#export-{jobs['failed'].id}")
     assert "JobTimeoutException" not in page.inner_text("main")
     visit("exports-list")
+    page.click(f"#export-{jobs['success'].id} summary")  # the row's menu
+    visit("exports-list-menu", full_page=False)
+    page.click(f"#export-{jobs['success'].id} .menu button:has-text('Delete')")
+    page.wait_for_selector("#confirm-dialog[open]")
+    visit("confirm-delete", full_page=False)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#confirm-dialog:not([open])", state="attached")
 
     page.goto(f"{live_server.url}/exports/{jobs['success'].id}/")
     page.wait_for_selector("h1:has-text('Model comparison')")
     visit("export-detail")
     page.goto(f"{live_server.url}/exports/{jobs['failed'].id}/")
     visit("export-detail-failed")
+    ExportJob.objects.filter(id=jobs["in_progress"].id).update(
+        started_at=timezone.now() - timedelta(seconds=40))
+    page.goto(f"{live_server.url}/exports/{jobs['in_progress'].id}/")
+    page.wait_for_selector(".detail-progress")
+    visit("export-detail-running")
     success = jobs["success"]
     for action in (Action.CREATED, Action.STARTED, Action.DOWNLOAD_LINK):
         record_export_event(job=success, action=action, actor=Actor(
@@ -130,7 +147,7 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     page.wait_for_selector("#errors-status_code .field-error")
     visit("logs-invalid-filter")
     page.goto(f"{live_server.url}/logs/")
-    page.locator(".logs-table a:has-text('View JSON')").first.click()
+    page.locator(".logs-table tbody tr").first.locator("td").first.click()  # the row opens it
     page.wait_for_selector("#log-detail h2")
     visit("log-detail", full_page=False)  # a drawer over the list
 
