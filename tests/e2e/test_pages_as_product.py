@@ -74,18 +74,33 @@ def test_enter_in_a_field_requests_and_starts(page, live_server, member, logs_30
 
 def test_the_request_button_stays_in_view_after_scrolling(sized_page, live_server, member,
                                                           logs_3000):
+    """The panel over a list of exports (a page taller than the form): the button was at
+    y = -266 at scrollY 600, its column stretched to the form's height and never sticking."""
+    from exports import services
+
     page = sized_page
+    for number in range(12):
+        services.export_job_create(workspace=logs_3000, filters={}, requested_data=["id"],
+                                   description=f"Earlier export {number}")
     log_in_member(page, live_server)
-    page.goto(f"{live_server.url}/exports/new/")
+    page.click("header >> text=Request Data")
     button = page.locator(PRIMARY)
+    button.wait_for()
     height = page.viewport_size["height"]
-    for scroll_y in (0, 600, 100_000):
-        page.evaluate(f"window.scrollTo(0, {scroll_y})")
+
+    def assert_in_view(where: str) -> None:
         page.wait_for_timeout(100)  # a scroll is applied on the next frame
         box = button.bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, (
-            scroll_y, box)
-    assert page.evaluate("window.scrollY") > 0  # the page did scroll
+            where, box)
+
+    for scroll_y in (0, 300, 600):
+        page.evaluate(f"window.scrollTo(0, {scroll_y})")
+        assert_in_view(f"scrollY {scroll_y}")
+    assert page.evaluate("window.scrollY") == 600  # the page did scroll that far
+    for field in ("input[value=metadata]", "#id_description"):  # down to the form's end
+        page.locator(field).scroll_into_view_if_needed()
+        assert_in_view(field)
     assert horizontal_overflow(page) == 0
 
 
