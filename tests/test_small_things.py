@@ -60,10 +60,11 @@ def test_logs_show_cost_in_dollars_and_where_the_page_stands(member_client, seed
     html = member_client.get("/logs/?time_range=30d").content.decode()
     assert "Cost (¢)" not in html
     assert re.search(r'<td class="num">\$\d+\.\d{4}</td>', html)
-    assert '<span data-testid="log-range">1–50 of 300</span>' in html
+    assert '<span class="muted small" data-testid="page-position">1–50 of 300</span>' in html
     older = re.search(r'href="\?([^"]*before=[^"]+)"', html).group(1).replace("&amp;", "&")
     second = member_client.get(f"/logs/?{older}").content.decode()
-    assert '<span data-testid="log-range">51–100 of 300</span>' in second
+    assert '<span class="muted small" data-testid="page-position">51–100 of 300</span>' in second
+    assert '<span data-testid="log-range">Showing 51–100.</span>' in second
     assert 'data-testid="newer-logs"' in second
     log = seeded.logs.first()
     detail = member_client.get(f"/logs/{log.id}/").content.decode()

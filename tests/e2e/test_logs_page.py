@@ -49,7 +49,7 @@ def test_a_status_code_it_cannot_read_shows_an_error_and_lists_nothing(
     page.wait_for_selector("#errors-status_code .field-error", state="detached")
     page.wait_for_selector(".logs-table tbody tr")
     expected = Log.objects.filter(ai_model=model, status_code=200).count()
-    assert f"of {expected:,} log" in page.inner_text(".list-head p")  # "1–50 of 477 logs"
+    assert page.inner_text(".list-head p").startswith(f"{expected:,} log")
     # "Export these logs" keeps every filter.
     href = page.get_attribute("a:has-text('Export these logs')", "href")
     query = parse_qs(urlparse(href).query)
