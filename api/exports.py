@@ -93,6 +93,7 @@ def create_export(request: HttpRequest, payload: CreateExportRequest):
         file_format=payload.format,
         created_by_api_key=request.auth,
         actor=Actor.for_api(request, request.auth),
+        refuse_empty=True,
         **export_slice(payload),
     )
     return _summary(job)
@@ -133,7 +134,7 @@ def update_export(request: HttpRequest, exportId: str,  # noqa: N803
     if not changes:
         raise ApiError(422, "nothing to change: give filters, requested_data or description",
                        code="conflicting_values")
-    return _summary(services.export_job_update(job=job, **changes))
+    return _summary(services.export_job_update(job=job, refuse_empty=True, **changes))
 
 
 @router.post("/logs/exports/{exportId}/start", response=ExportTaskResponse,

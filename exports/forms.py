@@ -6,11 +6,14 @@ ValidationError keys are mapped back onto these fields (`add_service_errors`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from exports.fields import DEFAULT_FIELD_NAMES, FIELDS
 from exports.formats import FORMATS_BY_NAME
@@ -25,7 +28,58 @@ SERVICE_ERROR_FIELDS = {
     "offset": "offset",
     "description": "description",
     "format": "file_format",
+    "filters.ai_provider": "ai_provider",
+    "filters.trace_id": "trace_id",
+    "filters.metadata": "metadata",
+    "filters.cost.gte": "cost_min",
+    "filters.cost.lte": "cost_max",
+    "filters.total_tokens.gte": "total_tokens_min",
+    "filters.total_tokens.lte": "total_tokens_max",
 }
+
+
+class ValueListField(forms.Field):
+    """Values from checkboxes, or one comma-separated value in a link (status_code=429,500)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[str]:
+        items = value if isinstance(value, list | tuple) else [value] if value else []
+        return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+
+
+@dataclass
+class FilterChip:
+    """One filter of the Request Data form: a removable chip holding its input(s)."""
+
+    name: str
+    label: str
+    kind: str  # choice | range | text
+    active: bool
+    fields: list  # the chip's bound fields
+    choices: list[tuple[str, int, bool]]  # (value, logs, chosen) of a choice list
+
+
+# (name, label, kind): the filters the form offers, in the order "Add a filter" lists them.
+FILTER_CHIPS = (
+    ("ai_provider", "Provider", "choice"),
+    ("ai_model", "Model", "choice"),
+    ("status_code", "Status code", "choice"),
+    ("cost", "Cost (USD)", "range"),
+    ("total_tokens", "Total tokens", "range"),
+    ("metadata", "Metadata", "text"),
+    ("trace_id", "Trace ID", "text"),
+)
+RANGE_CHIPS = ("cost", "total_tokens")
+
+
+def _dollars_to_cents(text: str) -> str:
+    # Logs keep cost in cents; the form speaks dollars. Text that is no number goes through
+    # as it is, so that logs.filters names the problem.
+    try:
+        return str(Decimal(text.strip()) * 100)
+    except InvalidOperation:
+        return text
 
 
 class ExportRequestForm(TimeRangeForm):
@@ -55,11 +109,91 @@ class ExportRequestForm(TimeRangeForm):
         required=False, initial=ExportJob.Format.JSONL,
     )
 
-    def __init__(self, *args, **kwargs):
+    ai_provider = ValueListField(label="Provider", required=False)
+    ai_model = ValueListField(label="Model", required=False)  # type: ignore[assignment]
+    status_code = ValueListField(label="Status code", required=False)  # type: ignore[assignment]
+    cost_min = forms.CharField(label="Minimum cost (USD)", required=False,
+                               widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    cost_max = forms.CharField(label="Maximum cost (USD)", required=False,
+                               widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    total_tokens_min = forms.CharField(label="Minimum total tokens", required=False,
+                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    total_tokens_max = forms.CharField(label="Maximum total tokens", required=False,
+                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    metadata = forms.CharField(
+        label="Metadata", required=False,
+        widget=forms.TextInput(attrs={"placeholder": "key = value, e.g. environment = prod"}))
+    trace_id = forms.CharField(label="Trace ID", required=False)
+
+    def __init__(self, *args, facet_counts: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_JOB
-        self.fields["ai_model"].widget = forms.HiddenInput()
-        self.fields["status_code"].widget = forms.HiddenInput()
+        self.facet_counts = facet_counts or {}
+        # Each input names the slot its message is shown in (also refreshed by the preview).
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-describedby"] = f"errors-{name}"
+
+    def clean_metadata(self) -> dict:
+        text = self.cleaned_data.get("metadata") or ""
+        pairs = {}
+        for pair in (part for part in text.split(",") if part.strip()):
+            key, equals, value = pair.partition("=")
+            if not equals or not key.strip():
+                raise ValidationError(f"write each pair as key = value, e.g. environment = "
+                                      f"prod; {pair.strip()!r} is not")
+            pairs[key.strip()] = value.strip()
+        return pairs
+
+    def raw_filters(self, *, now: datetime) -> dict:
+        raw = super().raw_filters(now=now)
+        data = self.cleaned_data
+        for name in ("ai_provider", "metadata"):
+            if data.get(name):
+                raw[name] = data[name]
+        if (data.get("trace_id") or "").strip():
+            raw["trace_id"] = [data["trace_id"].strip()]  # one id, exactly, commas and all
+        for name in RANGE_CHIPS:
+            given = {bound: data.get(f"{name}_{end}") for bound, end in (("gte", "min"),
+                                                                         ("lte", "max"))}
+            bounds: dict[str, str] = {bound: value.strip() for bound, value in given.items()
+                                      if value and value.strip()}
+            if name == "cost":
+                bounds = {bound: _dollars_to_cents(value) for bound, value in bounds.items()}
+            if bounds:
+                raw[name] = bounds
+        return raw
+
+    @property
+    def filter_chips(self) -> list[FilterChip]:
+        chips = []
+        for name, label, kind in FILTER_CHIPS:
+            names = [f"{name}_min", f"{name}_max"] if kind == "range" else [name]
+            fields = [self[field] for field in names]
+            choices = []
+            if kind == "choice":
+                chosen = self.fields[name].to_python(self[name].value()) or []
+                counted = [(str(value), logs) for value, logs in self.facet_counts.get(name, [])]
+                known = {value for value, _ in counted}
+                # A value from a link that no log of the range has still shows, at 0.
+                choices = [(value, logs, value in chosen) for value, logs in counted] + [
+                    (value, 0, True) for value in chosen if value not in known]
+                active = bool(chosen)
+            else:
+                active = any(field.value() for field in fields)
+            chips.append(FilterChip(name=name, label=label, kind=kind, active=active,
+                                    fields=fields, choices=choices))
+        return chips
+
+    def problems_by_field(self, preview) -> dict[str, list[str]]:
+        """The form's own errors and the preview's problems, by the field that shows them."""
+        problems: dict[str, list[str]] = {}
+        if self.is_bound:
+            for name, errors in self.errors.items():
+                problems.setdefault(name, []).extend(str(error) for error in errors)
+        for key, messages in (getattr(preview, "problems", None) or {}).items():
+            problems.setdefault(self.field_for_service_key(key) or "__all__", []).extend(
+                messages)
+        return problems
 
     @property
     def format_options(self):

@@ -14,6 +14,7 @@ from typing import Any
 
 import django_rq
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,7 +34,7 @@ from exports.inputs import (
 )
 from exports.models import ExportJob
 from exports.selectors import count_export_rows
-from logs.filters import normalise_filters
+from logs.filters import describe_filters, matching_logs, normalise_filters
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -51,8 +52,13 @@ def export_job_create(
     created_by=None,
     created_by_api_key: ApiKey | None = None,
     actor: Actor | None = None,
+    refuse_empty: bool = False,
 ) -> ExportJob:
-    """A new draft; raises ValidationError (naming the field) and creates nothing on bad input."""
+    """A new draft; raises ValidationError (naming the field) and creates nothing on bad input.
+
+    refuse_empty: the API and the page refuse a draft of 0 logs, which would "succeed" with an
+    empty file; a schedule's window or a script may still ask for one.
+    """
     ensure_exports_available(workspace.organization)
     normalised_filters = normalise_filters(filters)
     field_names = normalise_requested_data(requested_data)
@@ -62,6 +68,9 @@ def export_job_create(
         workspace_id=workspace.id, filters=normalised_filters,
         limit=normalised_limit, offset=normalised_offset,
     )
+    if refuse_empty:
+        ensure_not_empty(workspace_id=workspace.id, filters=normalised_filters,
+                         offset=normalised_offset, total=total)
     # Counted before the transaction (on SQLite a write transaction holds the database's one
     # write lock); the draft and its audit entry are written together.
     with transaction.atomic():
@@ -85,6 +94,19 @@ UNSET: Any = object()
 UPDATE_TRIES = 3  # a draft edited by several requests at once: count again, at most this often
 
 
+def ensure_not_empty(*, workspace_id, filters: dict, offset: int, total: int) -> None:
+    """Refuses an export of 0 logs, naming the filters (or the offset) that make it empty."""
+    if total:
+        return
+    if offset and matching_logs(workspace_id=workspace_id, filters=filters).exists():
+        raise ValidationError({"offset": f"{offset:,} skips every log matching "
+                                         f"{describe_filters(filters)}, so the export would be "
+                                         "empty; use a smaller offset"})
+    raise ValidationError({"filters": f"no logs match {describe_filters(filters)}, so the "
+                                      "export would be empty; widen the time range or clear a "
+                                      "filter"})
+
+
 def export_job_update(
     *,
     job: ExportJob,
@@ -94,6 +116,7 @@ def export_job_update(
     offset: Any = UNSET,
     description: Any = UNSET,
     file_format: Any = UNSET,
+    refuse_empty: bool = False,
 ) -> ExportJob:
     """Change a draft; an export that has been started keeps the settings it ran with."""
     ensure_exports_available(job.workspace.organization)
@@ -122,6 +145,9 @@ def export_job_update(
             **{key: changes[key] for key in ("filters", "limit", "offset") if key in changes},
         }
         total = count_export_rows(workspace_id=job.workspace_id, **merged)
+        if refuse_empty:
+            ensure_not_empty(workspace_id=job.workspace_id, filters=merged["filters"],
+                             offset=merged["offset"], total=total)
         updated = ExportJob.objects.filter(
             id=job.id, status=Status.DRAFT, last_updated_at=job.last_updated_at
         ).update(**changes, total_records=total, last_updated_at=timezone.now())

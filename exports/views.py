@@ -25,6 +25,10 @@ from exports.errors import InvalidTransition, QueueUnavailable
 from exports.forms import ExportListFilterForm, ExportRequestForm
 from exports.models import ExportJob
 from exports.preview import export_preview
+from exports.templatetags.export_tags import utc_exact
+from logs.filters import normalise_filters
+from logs.hourly_counts import facet_counts
+from logs.replica import read_database
 
 PAGE_SIZE = 20
 HTMX_STOP_POLLING = 286  # htmx stops an `every` trigger on this status
@@ -78,14 +82,27 @@ def export_index(request: HttpRequest) -> HttpResponse:
 def _request_context(request: HttpRequest, workspace, form: ExportRequestForm, *,
                      preview=None) -> dict:
     context = shell_context(request, workspace)
+    preview = preview or _preview_for(workspace, form)
+    form.facet_counts = _facet_counts(workspace, form)
     context.update(
         active_nav="exports",
         form=form,
         max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
         unavailable_reason=exports_unavailable_reason(workspace.organization),
-        preview=preview or _preview_for(workspace, form),
+        preview=preview,
+        field_problems=form.problems_by_field(preview),
     )
     return context
+
+
+def _facet_counts(workspace, form: ExportRequestForm) -> dict:
+    """The choice lists' counts over the form's time range (all time while it is invalid)."""
+    try:
+        raw = form.raw_filters(now=timezone.now()) if form.is_valid() else {}
+        window = normalise_filters({"created_at": raw.get("created_at")})
+    except ValidationError:
+        window = {}
+    return facet_counts(workspace_id=workspace.id, filters=window, using=read_database())
 
 
 def _preview_for(workspace, form: ExportRequestForm):
@@ -124,6 +141,8 @@ def _render_request(request: HttpRequest, workspace, form: ExportRequestForm, *,
     context = _request_context(request, workspace, form, preview=preview)
     # The panel inside the Exports page has its own h2; the page of its own has the h1 only.
     context["in_panel"] = bool(request.htmx)
+    # The preview alone also refreshes each field's message slot, out of band.
+    context["oob_slots"] = bool(request.htmx) and htmx_partial == "preview-body"
     template = f"exports/request.html#{htmx_partial}" if request.htmx else "exports/request.html"
     return render(request, template, context, status=status)
 
@@ -165,6 +184,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
         try:
             job = services.export_job_create(
                 workspace=workspace, created_by=request.user, actor=Actor.for_page(request),
+                refuse_empty=True,
                 **form.service_arguments(now=timezone.now()),
             )
         except ValidationError as error:
@@ -173,23 +193,42 @@ def export_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.message)
             status = 403
         else:
-            return _created_response(request, workspace, job)
+            if request.POST.get("start"):
+                return _start_created(request, workspace, job)
+            return _created_response(request, workspace, job, note=CREATED_NOTE)
     return _render_request(request, workspace, form, htmx_partial="request-form",
                            status=status, preview=preview)
 
 
 CREATED_NOTE = "Export requested. Press Start when you are ready."
+STARTED_NOTE = "Export requested and started."
 
 
-def _created_response(request: HttpRequest, workspace, job: ExportJob) -> HttpResponse:
+def _start_created(request: HttpRequest, workspace, job: ExportJob) -> HttpResponse:
+    """Request Export and Start: the draft is kept whatever happens; a refused start says why
+    beside its Start button."""
+    try:
+        job = services.export_job_start(job=job, actor=Actor.for_page(request))
+    except (InvalidTransition, ExportsUnavailable, QueueUnavailable) as refusal:
+        return _created_response(request, workspace, job,
+                                 error=f"Saved as a draft but not started: {refusal.message}")
+    return _created_response(request, workspace, job, note=STARTED_NOTE)
+
+
+def _created_response(request: HttpRequest, workspace, job: ExportJob, *, note: str = "",
+                      error: str = "") -> HttpResponse:
     if request.htmx:
         context = _list_context(request, workspace)
         # The note lives in the new row, so it goes as soon as the row changes (Start).
-        context.update(highlight_id=job.id, created_note=CREATED_NOTE, oob=True)
+        context.update(highlight_id=job.id, created_note=note, oob=True,
+                       row_error=error, row_error_for=job.id)
         response = render(request, "exports/index.html#export-created", context)
         response["HX-Push-Url"] = reverse("exports:index")
         return response
-    messages.success(request, CREATED_NOTE)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, note)
     return redirect(f"{reverse('exports:index')}#export-{job.id}")
 
 
@@ -217,7 +256,7 @@ def _row_response(request: HttpRequest, job: ExportJob, *, note: str = "", error
 
 
 def _spoken_name(job: ExportJob) -> str:
-    return job.description or f"Export from {timezone.localtime(job.created_at):%b %d, %H:%M}"
+    return job.description or f"Export from {utc_exact(job.created_at)}"
 
 
 def _announcement(job: ExportJob) -> str:

@@ -406,3 +406,21 @@ def matching_logs(*, workspace_id, filters: dict) -> QuerySet[Log]:
 def export_slice_count(*, matches: int, limit: int, offset: int) -> int:
     """How many rows an export of this limit and offset will hold: min(limit, matches - offset)."""
     return max(0, min(limit, matches - offset))
+
+
+def describe_filters(filters: dict) -> str:
+    """Normalised filters in a few words, for a message: "created_at 2024-01-01T00:00:00Z to
+    2024-01-31T23:59:59Z, ai_model gpt-4o"."""
+    parts = []
+    for key, value in filters.items():
+        if isinstance(value, dict) and set(value) <= {"gte", "lte"} and key != "metadata":
+            if "gte" in value and "lte" in value:
+                parts.append(f"{key} {value['gte']} to {value['lte']}")
+            else:
+                parts.append(f"{key} {'from' if 'gte' in value else 'up to'} "
+                             f"{value.get('gte', value.get('lte'))}")
+        elif isinstance(value, dict):
+            parts.append(f"{key} " + ", ".join(f"{name}={item}" for name, item in value.items()))
+        else:
+            parts.append(f"{key} " + " or ".join(str(item) for item in value))
+    return ", ".join(parts) or "no filter"

@@ -99,7 +99,8 @@ class TimeRangeForm(forms.Form):
         return urlencode(pairs)
 
     def field_for_service_key(self, key: str) -> str | None:
-        field = self.error_fields.get(key)
+        # "filters.metadata.team" is about the metadata field, as "filters.metadata" is.
+        field = self.error_fields.get(key) or self.error_fields.get(key.rpartition(".")[0])
         if field == "created_from" and self.valid_filter_data().get("time_range") != "custom":
             field = "time_range"
         return field if field in self.fields else None
@@ -109,8 +110,12 @@ class TimeRangeForm(forms.Form):
         "lte") in the words of this form: "From (UTC): must not be after To (UTC)"."""
         field = self.field_for_service_key(key)
         label = self.fields[field].label if field else key
-        words = re.sub(r"\blte\b", str(self.fields["created_to"].label), message)
-        words = re.sub(r"\bgte\b", str(self.fields["created_from"].label), words)
+        if key.startswith("filters.created_at"):
+            lower, upper = self.fields["created_from"].label, self.fields["created_to"].label
+        else:  # a range of numbers (cost, tokens)
+            lower, upper = "the minimum", "the maximum"
+        words = re.sub(r"\blte\b", str(upper), message)
+        words = re.sub(r"\bgte\b", str(lower), words)
         return f"{label}: {words}"
 
     def add_service_errors(self, error: ValidationError) -> None:

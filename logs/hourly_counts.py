@@ -172,3 +172,21 @@ def time_range(*, workspace_id, filters: dict, using: str = "default") -> TimeRa
         using=using,
         **facets,
     )
+
+
+def facet_counts(*, workspace_id, filters: dict, using: str = "default") -> dict[str, list]:
+    """For each facet, [(value, logs)] over the hours the time range touches, most logs first:
+    the choice lists of a filter form, counted from the hourly counts (whole hours, so a value
+    seen only in an edge hour's other part is counted too) without reading any log."""
+    bounds = filters.get("created_at") or {}
+    hours = LogHourlyCount.objects.using(using).filter(workspace_id=workspace_id)
+    if "gte" in bounds:
+        hours = hours.filter(hour__gte=_floor_hour(datetime.fromisoformat(bounds["gte"])))
+    if "lte" in bounds:
+        hours = hours.filter(hour__lte=datetime.fromisoformat(bounds["lte"]))
+    return {
+        name: [(value, total) for value, total in
+               hours.values_list(name).annotate(total=Sum("count")).filter(total__gt=0)
+               .order_by("-total", name)]
+        for name in FACETS
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -16,7 +18,7 @@ from accounts.selectors import current_workspace, shell_context
 from logs.counting import bounded_count
 from logs.filters import matching_logs, normalise_filters
 from logs.forms import LogFilterForm
-from logs.hourly_counts import time_range
+from logs.hourly_counts import TimeRange, time_range
 from logs.keyset import BadPosition, KeysetPage, keyset_page, parse_position
 from logs.model_names import workspace_model_names
 from logs.models import Log
@@ -24,6 +26,7 @@ from logs.replica import read_database
 from logs.selectors import user_log
 
 PAGE_SIZE = 50
+ONE_MICROSECOND = timedelta(microseconds=1)  # the finest step of a log's created_at
 PAGING_KEYS = ("page", "before", "after")  # "page": links from before keyset pages
 
 
@@ -53,11 +56,15 @@ def log_index(request: HttpRequest) -> HttpResponse:
     for key in PAGING_KEYS:
         query.pop(key, None)
     context = shell_context(request, workspace)
+    hourly = None if filters is None else time_range(workspace_id=workspace.id,
+                                                     filters=filters, using=database)
+    page_start = _page_start(page, hourly)
     context.update(
         active_nav="logs", form=form, page=page, logs=page.logs,
         total=None if filters is None else bounded_count(
-            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True,
-            hourly=time_range(workspace_id=workspace.id, filters=filters, using=database)),
+            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True, hourly=hourly),
+        page_start=page_start,
+        page_end=page_start + len(page.logs) - 1 if page_start else None,
         position_error=position_error,
         page_query=query.urlencode(), export_query=form.filter_query(),
         model_choices=workspace_model_names(workspace_id=workspace.id, database=database),
@@ -66,6 +73,21 @@ def log_index(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         return render(request, "logs/index.html#log-list", context)
     return render(request, "logs/index.html", context)
+
+
+def _page_start(page: KeysetPage, hourly: TimeRange | None) -> int | None:
+    """The position of the page's first (newest) log, where it is cheap to know: the newest
+    page, or a range the hourly counts can count (the logs newer than the page's first)."""
+    if not page.logs:
+        return None
+    if page.newer is None:
+        return 1
+    if hourly is None:
+        return None
+    after_first = page.logs[0].created_at + ONE_MICROSECOND
+    newer = replace(hourly, gte=after_first if hourly.gte is None else max(hourly.gte,
+                                                                         after_first))
+    return newer.count() + 1
 
 
 def _keyset_page(logs, request: HttpRequest) -> tuple[KeysetPage, str]:

@@ -107,9 +107,11 @@ def test_an_export_after_download_is_still_only_theirs(workspace, other_workspac
 def test_an_organization_key_names_its_workspace_when_it_has_several(organization, workspace):
     _, raw = issue_key(organization=organization)
     org_api = ApiClient(raw)
+    seed_logs(workspace_id=workspace.id, count=1, now=timezone.now(), days=1, seed=1)
     # One workspace: no need to name it.
     assert org_api.post("/v1/logs/exports", {"requested_data": ["id"]}).status_code == 200
     second = Workspace.objects.create(organization=organization, name="Second", slug="second")
+    seed_logs(workspace_id=second.id, count=1, now=timezone.now(), days=1, seed=2)
     assert_error(org_api.post("/v1/logs/exports", {"requested_data": ["id"]}), 422,
                  field="workspace_id", contains="several workspaces")
     assert_error(org_api.get("/v1/logs/exports"), 422, field="workspace_id")

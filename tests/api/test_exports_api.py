@@ -230,3 +230,24 @@ def test_create_with_null_is_422_and_creates_nothing(api, seeded, name):
     assert_error(api.post("/v1/logs/exports", {"requested_data": ["id"], name: None}), 422,
                  field=name, code="invalid_value", contains="null")
     assert not ExportJob.objects.exists()
+
+
+def test_an_export_of_no_logs_is_refused_naming_the_filters(api, seeded):
+    """Issue 17: the README's January 2024 dates matched no demo log, and the API made a
+    Success export of 0 logs and 0 bytes; it refuses, as the page does."""
+    january = {"created_at": {"gte": "2024-01-01T00:00:00Z", "lte": "2024-01-31T23:59:59Z"}}
+    response = api.post("/v1/logs/exports", {"filters": january, "requested_data": ["id"]})
+    assert_error(response, 422, field="filters", code="invalid_value",
+                 contains="no logs match created_at 2024-01-01T00:00:00Z to "
+                          "2024-01-31T23:59:59Z, so the export would be empty")
+    response = api.post("/v1/logs/exports", {"filters": {"ai_model": "no-such-model"},
+                                             "requested_data": ["id"]})
+    assert_error(response, 422, field="filters", contains="ai_model no-such-model")
+    response = api.post("/v1/logs/exports", {"requested_data": ["id"], "offset": 300})
+    assert_error(response, 422, field="offset", contains="use a smaller offset")
+    assert ExportJob.objects.count() == 0
+    # A draft changed so that it would hold nothing is refused too, and stays as it was.
+    export_id = create(api)["id"]
+    response = api.put(f"/v1/logs/exports/{export_id}", {"filters": january})
+    assert_error(response, 422, field="filters", contains="so the export would be empty")
+    assert ExportJob.objects.get(id=export_id).filters == {}

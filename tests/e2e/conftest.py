@@ -161,3 +161,16 @@ def wait_until(page, expression: str, *, timeout: float = 20) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s: {expression}")
         page.wait_for_timeout(100)
+
+
+def confirm_in_dialog(page) -> None:
+    """Presses the confirm dialog's go button (Delete export, Cancel export)."""
+    page.locator("#confirm-dialog").wait_for(state="visible")
+    page.click("#confirm-dialog [data-confirm-go]")
+
+
+def open_row_menu(page, name: str) -> None:
+    """Opens the row menu (Details, Activity, Delete) of the export of this name."""
+    summary = page.locator(f"summary[aria-label='More actions for export {name}']")
+    if summary.evaluate("node => !node.parentElement.open"):
+        summary.click()

@@ -61,7 +61,7 @@ def test_pages_work_with_the_policy_enforced_and_report_no_violation(
     page.wait_for_selector("#request-panel form")
     page.wait_for_selector("[data-testid=preview-rows]")
     page.fill("#id_description", "Under the policy")
-    page.click("button:has-text('Request Export')")
+    page.click("button:has-text('Save as draft')")
     page.wait_for_selector("text=Under the policy")
     job = ExportJob.objects.get()
     page.click(f"#export-{job.id} button:has-text('Start')")

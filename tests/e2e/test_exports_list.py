@@ -9,7 +9,13 @@ import pytest
 
 from exports import services
 from exports.models import ExportJob
-from tests.e2e.conftest import horizontal_overflow, log_in_member, wait_until
+from tests.e2e.conftest import (
+    confirm_in_dialog,
+    horizontal_overflow,
+    log_in_member,
+    open_row_menu,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -39,15 +45,16 @@ def test_rows_name_their_export_show_fields_times_and_filter(
     # Every action says which export it acts on; no two are alike.
     labels = page.eval_on_selector_all(
         ".col-actions [aria-label]", "nodes => nodes.map(n => n.getAttribute('aria-label'))")
-    assert len(labels) == len(set(labels)) == 12
+    assert len(labels) == len(set(labels)) == 15
     assert "Start export March finance" in labels and "Delete export Model comparison" in labels
+    assert "More actions for export March finance" in labels
     assert any(label.startswith("Start export export of ") and label.endswith(" UTC")
                for label in labels)  # no description: named by its date
-    # The fields and limit/offset are on the row, in view, not in a tooltip.
+    # A field count, the names on hover (and to a screen reader); the offset on the row.
     row = page.locator("#export-rows tr", has_text="Model comparison")
-    assert row.locator(".field-names").is_visible()
-    assert row.locator(".field-names").inner_text() == "ID, Created At, AI Model, Cost"
-    assert "Limit 50 · offset 10" in row.inner_text()
+    assert row.locator(".field-count").get_attribute("title") == "ID, Created At, AI Model, Cost"
+    assert row.locator(".field-count").inner_text().startswith("4 fields")
+    assert "Offset 10 · up to 50" in row.inner_text()
     # Relative time, with the exact UTC time on hover.
     created = row.locator(".col-export time")
     assert created.inner_text() == "just now"
@@ -55,6 +62,7 @@ def test_rows_name_their_export_show_fields_times_and_filter(
     assert created.get_attribute("title") == job.created_at.astimezone(UTC).strftime(
         "%Y-%m-%d %H:%M:%S UTC")
     # On a phone, each export is a card with its status and actions in view.
+    row.locator("summary").click()  # Details, Activity and Delete are in the row's menu
     for locator in (row.locator(".badge"), row.locator("button:has-text('Start')"),
                     row.locator("button:has-text('Delete')")):
         box = locator.bounding_box()
@@ -77,12 +85,14 @@ def test_delete_from_the_list(page, live_server, member, logs_3000):
     keep = create(logs_3000, "Keep me")
     gone = create(logs_3000, "Delete me")
     log_in_member(page, live_server)
-    page.once("dialog", lambda dialog: dialog.dismiss())  # "No": nothing is deleted
+    open_row_menu(page, "Delete me")
     page.click("[aria-label='Delete export Delete me']")
+    page.click("#confirm-dialog [data-confirm-keep]")  # "Keep it": nothing is deleted
     page.wait_for_timeout(300)
     assert ExportJob.objects.count() == 2
-    page.once("dialog", lambda dialog: dialog.accept())
+    open_row_menu(page, "Delete me")
     page.click("[aria-label='Delete export Delete me']")
+    confirm_in_dialog(page)
     page.wait_for_selector(f"#export-{gone.id}", state="detached")
     assert list(ExportJob.objects.values_list("id", flat=True)) == [keep.id]
     assert "Delete me: deleted." in page.inner_text("#live-status")
@@ -103,6 +113,7 @@ def test_export_detail_page_and_its_actions(page, live_server, member, logs_3000
     assert (done.status, broken.status) == ("success", "failed")
 
     log_in_member(page, live_server)
+    open_row_menu(page, "Detail, done")
     page.click("[aria-label='Details of export Detail, done']")
     page.wait_for_selector("h1:has-text('Detail, done')")
     text = page.inner_text("main")
@@ -116,12 +127,13 @@ def test_export_detail_page_and_its_actions(page, live_server, member, logs_3000
         page.click("a:has-text('Download')")
     assert Path(download_info.value.path()).stat().st_size == done.file_size
 
-    page.on("dialog", lambda dialog: dialog.accept())
     page.click("button:has-text('Delete')")
+    confirm_in_dialog(page)
     page.wait_for_selector("h1:has-text('Exports')")
     assert "Detail, done: deleted." in page.inner_text(".messages")
     assert not ExportJob.objects.filter(id=done.id).exists()
 
+    open_row_menu(page, "Detail, failed")
     page.click("[aria-label='Details of export Detail, failed']")
     assert "could not be saved in the export storage" in page.inner_text(".notice.error")
     assert "Not a directory" not in page.inner_text("main")
@@ -130,6 +142,7 @@ def test_export_detail_page_and_its_actions(page, live_server, member, logs_3000
     assert page.locator(".badge").first.inner_text() == "In progress"
     assert "attempt 2" in page.inner_text("main")
     page.click("button:has-text('Cancel')")
+    confirm_in_dialog(page)
     page.wait_for_selector(".badge-stopped")
     assert ExportJob.objects.get(id=broken.id).status == "stopped"
     # Started again and run by a worker: the page follows the run by itself to Success.

@@ -14,7 +14,7 @@ from django.utils import timezone
 from exports import services
 from exports.models import ExportJob
 from tests.conftest import wait_for
-from tests.e2e.conftest import PASSWORD, log_in, wait_until
+from tests.e2e.conftest import PASSWORD, confirm_in_dialog, log_in, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -46,14 +46,15 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
     error = page.wait_for_selector(
         "#request-panel .field-error:has-text('choose at least one field')")
     assert error.is_visible()
-    assert page.locator("#preview button:has-text('Request Export')").is_disabled()
+    assert page.locator("#preview button:has-text('Request Export and Start')").is_disabled()
+    assert page.locator("#preview button:has-text('Save as draft')").is_disabled()
     assert ExportJob.objects.count() == 0
 
     for name in FIVE_FIELDS:
         page.check(f"input[name=requested_data][value={name}]")
     # Fixed: the error goes and the button comes back.
     page.wait_for_selector("#request-panel .field-error", state="detached")
-    assert page.locator("#preview button:has-text('Request Export')").is_enabled()
+    assert page.locator("#preview button:has-text('Request Export and Start')").is_enabled()
     page.fill("#id_description", "Weekly usage review")
     wait_until(page,
         "document.querySelector('[data-testid=preview-rows]')?.textContent.trim() === '1,000'"
@@ -61,7 +62,7 @@ def test_a_new_user_requests_starts_watches_and_downloads_an_export(
     assert page.inner_text("[data-testid=preview-matches]") == "3,000"
     assert re.fullmatch(r"about [\d.]+\xa0KB", page.inner_text("[data-testid=preview-size]"))
 
-    page.click("button:has-text('Request Export')")
+    page.click("button:has-text('Save as draft')")  # a draft, started from the list below
     page.wait_for_selector(".export-row .row-note:has-text('Export requested')")
     job = ExportJob.objects.get()
     assert (job.requested_data, job.limit, job.description) == (FIVE_FIELDS, 1000,
@@ -117,6 +118,7 @@ def test_start_cancel_stopped_start_again_success(
     wait_for_status(page, job, "in_progress")
     wait_for(lambda: ExportJob.objects.get(id=job.id).rows_written > 0, timeout=30)
     row.locator("button:has-text('Cancel')").click()
+    confirm_in_dialog(page)
     wait_for_status(page, job, "stopped")
     assert row.locator(".badge").inner_text() == "Stopped"
     assert "Stopped" in page.inner_text("#live-status")
@@ -196,7 +198,9 @@ def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_worke
     wait_until(page,
         f"Number(document.querySelector('#export-{running.id} progress')?.value) > 0"
     )
-    actions = {job.id: row_of(page, job).locator(".col-actions :is(a, button)").all_inner_texts()
+    # The main action on the row; Details, Activity and Delete in its menu.
+    actions = {job.id: row_of(page, job).locator(".col-actions :is(a, button)").evaluate_all(
+                   "nodes => nodes.map(node => node.textContent.trim())")
                for job in (failed, succeeded, stopped, running, draft)}
     assert actions == {failed.id: ["Start Again", "Details", "Activity", "Delete"],
                        succeeded.id: ["Download", "Details", "Activity", "Delete"],
@@ -206,5 +210,6 @@ def test_the_list_in_every_status(page, live_server, member, logs_3000, rq_worke
     # Leave no job running: a worker finishes its current job before it stops, and a running
     # export would hold the tables the test database is emptied from.
     row_of(page, running).locator("button:has-text('Cancel')").click()
+    confirm_in_dialog(page)
     wait_for_status(page, running, "stopped")
     rq_workers.stop_all()

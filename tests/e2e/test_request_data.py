@@ -41,11 +41,13 @@ def test_enter_in_description_and_in_limit_creates_the_draft_in_the_panel(
     job = ExportJob.objects.get()
     assert (job.description, job.limit, "cost" in job.requested_data) == (
         "Enter in the description", 700, True)
-    assert "Export requested" in row.inner_text()
+    # Enter means the primary button: Request Export and Start.
+    assert job.status == "in_progress"
+    assert "Export requested and started" in row.inner_text()
     assert page.locator("#request-panel form").count() == 0
     assert page.url == f"{live_server.url}/"
-    # Keyboard users land on the new export's Start button.
-    assert page.evaluate("document.activeElement.textContent.trim()") == "Start"
+    # Keyboard users land on the new export's name.
+    assert page.evaluate("document.activeElement.className") == "export-title"
 
     page.click("header >> text=Request Data")
     page.wait_for_selector("#request-panel form")
@@ -53,7 +55,7 @@ def test_enter_in_description_and_in_limit_creates_the_draft_in_the_panel(
     page.press("#id_limit", "Enter")  # at once, the preview still on its way
     wait_until(page, "document.querySelectorAll('#export-rows tr').length === 2")
     assert sorted(ExportJob.objects.values_list("limit", flat=True)) == [25, 700]
-    # The created note of the first draft went when the list was redrawn for the second.
+    # The note of the first export went when the list was redrawn for the second.
     assert page.locator(".row-note").count() == 1
     assert not [url for url in urls if "csrfmiddlewaretoken" in url]
 

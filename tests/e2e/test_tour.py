@@ -96,6 +96,11 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     page.goto(f"{live_server.url}/exports/new/?time_range=7d")
     page.wait_for_selector("[data-testid=preview-rows]")
     visit("request-data-page")
+    # Filters as chips: a model and a status code chosen, a cost range, "Add a filter" open.
+    page.goto(f"{live_server.url}/exports/new/?time_range=7d&ai_model=gpt-4o&status_code=200"
+              "&cost_min=0.01")
+    page.wait_for_selector(".filter-chip[data-filter=ai_model]")
+    visit("request-data-filters")
 
     jobs = every_status(logs_3000, rq_workers)
     page.goto(f"{live_server.url}/")
@@ -104,12 +109,24 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
         f"#export-{jobs['failed'].id}")
     assert "JobTimeoutException" not in page.inner_text("main")
     visit("exports-list")
+    page.click(f"#export-{jobs['success'].id} summary")  # the row's menu
+    visit("exports-list-menu", full_page=False)
+    page.click(f"#export-{jobs['success'].id} .menu button:has-text('Delete')")
+    page.wait_for_selector("#confirm-dialog[open]")
+    visit("confirm-delete", full_page=False)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#confirm-dialog:not([open])", state="attached")
 
     page.goto(f"{live_server.url}/exports/{jobs['success'].id}/")
     page.wait_for_selector("h1:has-text('Model comparison')")
     visit("export-detail")
     page.goto(f"{live_server.url}/exports/{jobs['failed'].id}/")
     visit("export-detail-failed")
+    ExportJob.objects.filter(id=jobs["in_progress"].id).update(
+        started_at=timezone.now() - timedelta(seconds=40))
+    page.goto(f"{live_server.url}/exports/{jobs['in_progress'].id}/")
+    page.wait_for_selector(".detail-progress")
+    visit("export-detail-running")
     success = jobs["success"]
     for action in (Action.CREATED, Action.STARTED, Action.DOWNLOAD_LINK):
         record_export_event(job=success, action=action, actor=Actor(
@@ -130,7 +147,7 @@ def test_every_page_at_both_sizes(sized_page, live_server, member, logs_3000, rq
     page.wait_for_selector("#errors-status_code .field-error")
     visit("logs-invalid-filter")
     page.goto(f"{live_server.url}/logs/")
-    page.locator(".logs-table a:has-text('View JSON')").first.click()
+    page.locator(".logs-table tbody tr").first.locator("td").first.click()  # the row opens it
     page.wait_for_selector("#log-detail h2")
     visit("log-detail", full_page=False)  # a drawer over the list
 
@@ -179,17 +196,18 @@ def test_the_whole_flow_with_the_keyboard_alone(page, live_server, member, logs_
     page.wait_for_selector(".export-row:has-text('Keyboard only')")
     job = ExportJob.objects.get()
     assert (job.limit, job.description) == (300, "Keyboard only")
-    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
-        "Start export Keyboard only")
-
-    page.keyboard.press("Enter")
+    # Enter means Request Export and Start: the keyboard lands on the started export's name.
+    assert job.status == "in_progress" or job.started_at is not None
+    assert page.evaluate("document.activeElement.className") == "export-title"
     page.wait_for_selector(f"#export-{job.id}[data-status='success']", timeout=60_000)
     tab_to("[aria-label='Download export Keyboard only']", limit=20)
     with page.expect_download() as download_info:
         page.keyboard.press("Enter")
     assert len(Path(download_info.value.path()).read_text().splitlines()) == 300
 
-    tab_to("[aria-label='Details of export Keyboard only']", limit=5)
+    tab_to("[aria-label='More actions for export Keyboard only']", limit=5)
+    page.keyboard.press("Enter")  # opens the row's menu
+    tab_to("[aria-label='Details of export Keyboard only']", limit=3)
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('Keyboard only')")
     rq_workers.stop_all()

@@ -85,9 +85,9 @@ def test_list_is_newest_first_with_details_and_paginated(member_client, seeded):
     html = member_client.get("/").content.decode()
     assert html.index("export number 20") < html.index("export number 19")
     assert "export number 0<" not in html  # on page 2
-    # The fields are named on the row itself, not only in a tooltip.
-    assert '<span class="field-count">1 field:</span>' in html
-    assert '<span class="field-names">ID</span>' in html
+    # A field count; the names on hover and to a screen reader.
+    assert ('<span class="field-count" title="ID">1 field'
+            '<span class="visually-hidden">: ID</span></span>') in html
     assert "Page 1 of 2" in html
     page_two = member_client.get("/?page=2", **HTMX)
     assert page_two.status_code == 200
@@ -166,10 +166,14 @@ def test_request_data_prefills_from_the_logs_filters(member_client, seeded):
         "/exports/new/?time_range=custom&created_from=2020-01-01T00:00&ai_model=gpt-4o"
         "&status_code=200"
     ).content.decode()
-    assert 'value="custom" id="id_time_range_3" checked' in html
+    assert ('value="custom" aria-describedby="errors-time_range" id="id_time_range_3" checked'
+            in html)
     assert 'name="created_from" value="2020-01-01T00:00"' in html
-    assert 'type="hidden" name="ai_model" value="gpt-4o"' in html
-    assert 'type="hidden" name="status_code" value="200"' in html
+    # Carried as editable chips: the model and the status code chosen in their choice lists.
+    assert 'name="ai_model" value="gpt-4o" aria-describedby="errors-ai_model" checked' in html
+    assert 'name="status_code" value="200" aria-describedby="errors-status_code" checked' in html
+    assert 'class="filter-chip" data-filter="ai_model"' in html
+    assert 'class="filter-chip is-unused" data-filter="ai_provider"' in html
 
 
 def test_preview_counts_matches_rows_and_estimates_size(member_client, seeded):
@@ -455,8 +459,9 @@ def test_preview_by_post_keeps_the_csrf_token_out_of_urls(member_client, seeded)
     html = member_client.get("/exports/new/").content.decode()
     assert 'hx-post="/exports/preview/"' in html and "hx-get=\"/exports/preview/" not in html
     assert 'formaction="/exports/preview/" formmethod="post"' in html
-    # Request Export comes first in the form, so Enter in any field submits it.
-    assert html.index(">Request Export</button>") < html.index(">Update preview</button>")
+    # Request Export and Start comes first in the form, so Enter in any field submits it.
+    assert (html.index(">Request Export and Start</button>") < html.index(">Save as draft</button>")
+            < html.index(">Update preview</button>"))
     response = member_client.post("/exports/preview/", {"time_range": "30d",
                                                         "requested_data": ["id"]})
     assert response.status_code == 200 and b'data-testid="preview-matches">300<' in response.content
@@ -484,7 +489,7 @@ def test_detail_page_shows_who_did_what_and_the_automatic_retries(
     assert 'id="activity-title"' in html
     rows = re.findall(r'<tr class="activity-row" data-action="(\w+)">(.*?)</tr>', html, flags=re.S)
     # Cells: when, what, who, through, from address.
-    who = [re.findall(r"<td>(.*?)</td>", cells, flags=re.S)[2] for _, cells in rows]
+    who = [re.findall(r"<td[^>]*>(.*?)</td>", cells, flags=re.S)[2] for _, cells in rows]
     assert [action for action, _ in rows] == ["cancelled", "started"]
     assert who == ["ada", "ada"]
     assert "Run 1 stopped" in html and "The worker running this export stopped (killed)." in html
