@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.export import psql_copy_seconds, run_job_here, setup_django  # noqa: E402
+from bench.export import psql_copy_select_seconds, run_job_here, setup_django  # noqa: E402
 
 TARGET_P50_MS, TARGET_P95_MS = 150, 300
 TARGET_RATIO_NEWEST, TARGET_RATIO_OFFSET = 0.9, 0.8
@@ -275,11 +275,11 @@ def stream_ratio(database_url: str, workspace, name: str, filters: dict, offset:
                  repeat: int, *, seek: bool = False) -> tuple[float, float]:
     select = reference_sql(workspace, filters, offset, seek=seek)
     export_in_fresh_process(database_url, workspace.slug, filters, offset)  # warm-up
-    psql_copy_seconds(database_url, select)
+    psql_copy_select_seconds(database_url, select)
     exports, copies = [], []
     for _ in range(repeat):
         exports.append(export_in_fresh_process(database_url, workspace.slug, filters, offset))
-        copies.append(psql_copy_seconds(database_url, select))
+        copies.append(psql_copy_select_seconds(database_url, select))
     export_s = statistics.median(run["seconds"] for run in exports)
     copy_s = statistics.median(copies)
     rss = max(run["peak_rss_mb"] for run in exports)
