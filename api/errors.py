@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
+from exports.services import EMPTY_EXPORT
 from logs.filters import CONFLICT
 from ops.database import RETRY_AFTER_SECONDS, connection_lost
 from ops.database_time import StatementTimeout
@@ -73,8 +74,8 @@ def from_validation_error(error: ValidationError) -> ApiError:
         field_name = None if field == "__all__" else field
         message = f"{field_name}: {reason}" if field_name else reason
         # Values each valid, refused together: what the OpenAPI document cannot state.
-        code = ("conflicting_values" if error.error_dict[field][0].code == CONFLICT
-                else "invalid_value")
+        code = {CONFLICT: "conflicting_values", EMPTY_EXPORT: "no_matching_logs"}.get(
+            error.error_dict[field][0].code or "", "invalid_value")
         return ApiError(422, message, code=code, field=field_name)
     return ApiError(422, error.messages[0], code="invalid_value")
 

@@ -64,6 +64,8 @@ def export_job_create(
     field_names = normalise_requested_data(requested_data)
     normalised_limit = normalise_limit(limit)
     normalised_offset = normalise_offset(offset)
+    normalised_format = normalise_format(file_format)
+    normalised_description = normalise_description(description)
     total = count_export_rows(
         workspace_id=workspace.id, filters=normalised_filters,
         limit=normalised_limit, offset=normalised_offset,
@@ -78,12 +80,12 @@ def export_job_create(
             workspace=workspace,
             created_by=created_by,
             created_by_api_key=created_by_api_key,
-            description=normalise_description(description),
+            description=normalised_description,
             filters=normalised_filters,
             requested_data=field_names,
             limit=normalised_limit,
             offset=normalised_offset,
-            format=normalise_format(file_format),
+            format=normalised_format,
             total_records=total,
         )
         record_export_event(job=job, action=Action.CREATED, actor=actor)
@@ -91,6 +93,9 @@ def export_job_create(
 
 
 UNSET: Any = object()
+# The code of the ValidationError that refuses an export of no logs: valid input, no data (the
+# API answers it 422 no_matching_logs).
+EMPTY_EXPORT = "empty_export"
 UPDATE_TRIES = 3  # a draft edited by several requests at once: count again, at most this often
 
 
@@ -99,12 +104,12 @@ def ensure_not_empty(*, workspace_id, filters: dict, offset: int, total: int) ->
     if total:
         return
     if offset and matching_logs(workspace_id=workspace_id, filters=filters).exists():
-        raise ValidationError({"offset": f"{offset:,} skips every log matching "
-                                         f"{describe_filters(filters)}, so the export would be "
-                                         "empty; use a smaller offset"})
-    raise ValidationError({"filters": f"no logs match {describe_filters(filters)}, so the "
-                                      "export would be empty; widen the time range or clear a "
-                                      "filter"})
+        raise ValidationError({"offset": ValidationError(
+            f"{offset:,} skips every log matching {describe_filters(filters)}, so the export "
+            "would be empty; use a smaller offset", code=EMPTY_EXPORT)})
+    raise ValidationError({"filters": ValidationError(
+        f"no logs match {describe_filters(filters)}, so the export would be empty; widen the "
+        "time range or clear a filter", code=EMPTY_EXPORT)})
 
 
 def export_job_update(
