@@ -56,7 +56,7 @@ class ExportRequestForm(TimeRangeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_JOB
+        self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_EXPORT
         self.fields["ai_model"].widget = forms.HiddenInput()
         self.fields["status_code"].widget = forms.HiddenInput()
 

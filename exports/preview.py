@@ -52,7 +52,7 @@ class ExportPreview:
 
 def export_preview(*, workspace, filters, requested_data, limit, offset,
                    file_format) -> ExportPreview:
-    preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_JOB)
+    preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_EXPORT)
     # Every part is checked, so the preview names every problem at once, not only the first.
     values = {}
     for name, normalise, raw in (

@@ -54,7 +54,7 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
         exports=page.object_list,
         list_filter=list_filter,
         list_query=list_filter.query_string(),
-        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_EXPORT,
         has_any_export=list_filter.is_filtering or bool(page.object_list)
         or every_export.exists(),
         unavailable_reason=exports_unavailable_reason(workspace.organization),
@@ -80,7 +80,7 @@ def _request_context(request: HttpRequest, workspace, form: ExportRequestForm, *
     context.update(
         active_nav="exports",
         form=form,
-        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_EXPORT,
         unavailable_reason=exports_unavailable_reason(workspace.organization),
         preview=preview or _preview_for(workspace, form),
     )

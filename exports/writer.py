@@ -347,6 +347,39 @@ def write_export(
             seek_slice(matching, offset=offset, limit=limit, hourly=hourly), fields)
     else:
         blocks = _portable_blocks(matching, fields, offset=offset, limit=limit, hourly=hourly)
+    return _write_blocks(blocks, file_format=file_format, sink=sink, checkpoint=checkpoint)
+
+
+def write_part(
+    *,
+    queryset,
+    field_names: list[str],
+    file_format: str,
+    sink,
+    checkpoint: Checkpoint,
+    first_part: bool,
+    fast_path: bool | None = None,
+) -> WriteResult:
+    """Writes one part of an export (exports.parts.part_queryset: a keyset range in the export's
+    order) into its own object. The range bounds the part, so no offset or limit applies.
+
+    `first_part`: the hook for formats whose file starts with a header (a CSV header row): only
+    part 0 writes it, so the joined file has it once. JSONL has none.
+    """
+    fields = [FIELDS_BY_NAME[name] for name in field_names]
+    use_fast = uses_fast_path() if fast_path is None else fast_path
+    if use_fast:
+        blocks = _postgres_blocks(queryset, fields)
+    else:
+        blocks = _portable_blocks(queryset, fields, offset=0, limit=_NO_LIMIT)
+    return _write_blocks(blocks, file_format=file_format, sink=sink, checkpoint=checkpoint)
+
+
+_NO_LIMIT = 2**62  # the portable path's page loop wants a limit; a part's range is its bound
+
+
+def _write_blocks(blocks, *, file_format: str, sink, checkpoint: Checkpoint) -> WriteResult:
+    # jsonl.gz: each call is one gzip member, so parts written apart join into one valid file.
     if file_format == "jsonl.gz":
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
-from logs.counting import bounded_count
+from logs.counting import LIST_COUNT_BOUND, bounded_count
 from logs.filters import matching_logs, normalise_filters
 from logs.forms import LogFilterForm
 from logs.hourly_counts import time_range
@@ -56,7 +55,7 @@ def log_index(request: HttpRequest) -> HttpResponse:
     context.update(
         active_nav="logs", form=form, page=page, logs=page.logs,
         total=None if filters is None else bounded_count(
-            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True,
+            logs, bound=LIST_COUNT_BOUND, estimate=True,
             hourly=time_range(workspace_id=workspace.id, filters=filters, using=database)),
         position_error=position_error,
         page_query=query.urlencode(), export_query=form.filter_query(),

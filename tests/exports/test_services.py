@@ -63,7 +63,7 @@ class TestCreate:
         assert job.total_records == 20
 
     def test_limit_defaults_to_the_cap(self, seeded, settings):
-        settings.EXPORTS_MAX_LOGS_PER_JOB = 123
+        settings.EXPORTS_MAX_LOGS_PER_EXPORT = 123
         job = create(seeded)
         assert job.limit == 123
         assert job.total_records == 123

@@ -38,7 +38,7 @@ ROWS = 20_000
 
 @pytest.fixture
 def big_workspace(workspace, other_workspace, settings):
-    settings.EXPORTS_MAX_LOGS_PER_JOB = 1_000
+    settings.EXPORTS_MAX_LOGS_PER_EXPORT = 1_000
     now = timezone.now()
     seed_logs(workspace_id=workspace.id, count=ROWS, now=now, days=30, seed=1)
     seed_logs(workspace_id=other_workspace.id, count=2_000, now=now, days=30, seed=2)
