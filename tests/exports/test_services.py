@@ -75,7 +75,7 @@ class TestCreate:
             ({"requested_data": []}, "requested_data", "at least one field"),
             ({"requested_data": "id"}, "requested_data", "must be a list"),
             ({"limit": 0}, "limit", "at least 1"),
-            ({"limit": 50_001}, "limit", "at most 50,000"),
+            ({"limit": 10_000_001}, "limit", "at most 10,000,000"),
             ({"limit": "ten"}, "limit", "not a whole number"),
             ({"offset": -1}, "offset", "0 or more"),
             ({"offset": 2**31}, "offset", "at most 2,147,483,647"),
