@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint bench bench-scale bench-seed soak
+.PHONY: run serve test lint bench bench-parts bench-scale bench-seed soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)
 	$(BIN)/python bench/export.py $(BENCH_ARGS)
+
+# An export of 1,000,000 logs in parts on 1 and on 2 workers against psql \copy (PostgreSQL of
+# DATABASE_URL, Redis of REDIS_URL; docs/parts-and-manifest.md). BENCH_ARGS e.g. "--rows 200000".
+bench-parts: $(STAMP)
+	$(BIN)/python bench/parts.py $(BENCH_ARGS)
 
 # Every interactive request at ROWS logs in one workspace, on the PostgreSQL of DATABASE_URL
 # (a database of its own: the workspace is seeded once and reused). BENCH_ARGS e.g. "--repeat 10".
