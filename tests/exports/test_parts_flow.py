@@ -5,6 +5,7 @@ test_parts_workers.py."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from rq.job import Job
 
 from exports import part_runtime, reconciler, runtime, services
+from exports.manifest import verify
 from exports.models import ExportJob, ExportPart
 from exports.part_runtime import PartCheckpoint
 from logs.models import Log
@@ -86,6 +88,17 @@ def test_the_last_part_to_finish_joins_one_file_in_order_with_its_manifest(
         first.created_at.strftime("%Y-%m-%dT%H:%M:%S"))
     assert sorted(p.name for p in export_storage_dir.rglob("*") if p.is_file()) == [
         job.file_name.rsplit("/", 1)[1]]  # the part objects are gone
+
+
+def test_a_gzip_export_in_parts_is_one_valid_gzip_file(logs_250, export_storage_dir):
+    job = started(logs_250, file_format="jsonl.gz")
+    for index in (1, 0, 2):
+        run_part(job, index)
+    job.refresh_from_db()
+    assert job.status == Status.SUCCESS, job.error
+    lines = gzip.decompress((export_storage_dir / job.file_name).read_bytes()).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ordered_ids(logs_250)
+    assert verify(job).ok
 
 
 def test_progress_is_the_sum_over_the_parts(logs_250):

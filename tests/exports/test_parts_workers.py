@@ -130,14 +130,3 @@ def test_an_export_in_parts_is_one_file_of_every_log_once_in_order_even_when_a_h
     write(job.file_name, bytes(changed))
     with pytest.raises(CommandError, match=r"^part 1: bytes \d+-\d+ have sha256"):
         call_command("exports_verify", str(job.id))
-
-
-def test_a_gzip_export_in_parts_is_one_valid_gzip_file(logs_120k, rq_workers,
-                                                       export_storage_dir):
-    rq_workers.start(burst=False, **FAST)
-    rq_workers.start(burst=False, **FAST)
-    job = finished(start_export(logs_120k, file_format="jsonl.gz"))
-    data = (export_storage_dir / job.file_name).read_bytes()
-    ids = ids_in_file(data, "jsonl.gz")
-    assert len(ids) == len(set(ids)) == LOGS
-    call_command("exports_verify", str(job.id))
