@@ -176,6 +176,16 @@ def _reconcile_parts(report: ReconcileReport, now) -> None:
                                         lease_expires_at__lt=now)[:BATCH]:
         if services.export_job_retry_join(job=job):
             report.retried.append(f"{job.id} join")
+    # Every part written but no join claimed: the last part's worker died in between.
+    unjoined = ExportJob.objects.filter(
+        status=Status.IN_PROGRESS, part_count__gt=1, lease_expires_at__isnull=True,
+        last_updated_at__lt=now - timedelta(seconds=settings.EXPORTS_LEASE_SECONDS),
+    ).exclude(parts__status__in=[ExportPart.Status.PENDING, ExportPart.Status.IN_PROGRESS,
+                                 ExportPart.Status.FAILED])
+    for job in unjoined[:BATCH]:
+        if services.export_job_claim_join(job_id=job.id, attempt=job.attempt):
+            services.enqueue_join(job_id=str(job.id), attempt=job.attempt)
+            report.retried.append(f"{job.id} join")
 
 
 def reconcile() -> ReconcileReport:

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from rq.job import Job
 
-from exports import part_runtime, reconciler, runtime, services
+from exports import part_runtime, reconciler, runtime, services, tasks
 from exports.manifest import verify
 from exports.models import ExportJob, ExportPart
 from exports.part_runtime import PartCheckpoint
@@ -147,6 +147,33 @@ def test_the_reconciler_runs_a_dead_part_again_alone_then_gives_up(logs_250, exp
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert "part 2 of 3" in job.error and "stopped twice" in job.error
+
+
+def test_a_join_nobody_claimed_or_whose_worker_died_is_handed_on(logs_250, export_queue,
+                                                                 monkeypatch, settings):
+    settings.EXPORTS_LEASE_SECONDS = 0  # the export's last change is already a lease ago
+    job = started(logs_250)
+    # The last part's worker dies between writing its part and claiming the join.
+    monkeypatch.setattr(part_runtime, "export_job_claim_join", lambda **_: False)
+    for index in range(3):
+        assert run_part(job, index) == Status.SUCCESS
+    export_queue.empty()
+    reconciler.reconcile()
+    job.refresh_from_db()
+    assert job.status == Status.IN_PROGRESS and job.lease_expires_at is not None  # claimed
+    [queued] = export_queue.jobs
+    assert (queued.func_name, queued.args) == ("exports.tasks.join_export",
+                                               (str(job.id), job.attempt))
+    # That joiner dies too: once its lease has passed the join is queued again.
+    export_queue.empty()
+    ExportJob.objects.filter(id=job.id).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1))
+    reconciler.reconcile()
+    [queued] = export_queue.jobs
+    assert queued.func_name == "exports.tasks.join_export"
+    assert tasks.join_export(*queued.args) == Status.SUCCESS
+    job.refresh_from_db()
+    assert (job.status, job.manifest["rows"]) == (Status.SUCCESS, 250)
 
 
 def test_cancel_stops_every_part_and_removes_written_ones(logs_250, export_storage_dir):
