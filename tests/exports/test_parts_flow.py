@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -20,6 +23,7 @@ from exports.part_runtime import PartCheckpoint
 from logs.models import Log
 from logs.seeding import seed_logs
 from tests.api.conftest import ApiClient, assert_error, issue_key
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = ExportJob.Status
@@ -237,3 +241,19 @@ def test_the_preview_says_how_many_logs_and_in_how_many_parts(logs_250, client, 
     assert (preview.matches, preview.rows, preview.parts) == (250, 240, 3)
     body = response.content.decode()
     assert "3 parts of up to 100 logs, joined into one file" in body
+
+
+@pytest.mark.parametrize(("environment", "cap"), [
+    ({}, "10000000"),
+    ({"EXPORTS_MAX_LOGS_PER_JOB": "123"}, "123"),  # the old name, still read
+    ({"EXPORTS_MAX_LOGS_PER_JOB": "123", "EXPORTS_MAX_LOGS_PER_EXPORT": "456"}, "456"),
+])
+def test_the_cap_setting_and_its_old_name(environment, cap):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("EXPORTS_MAX_LOGS_PER_JOB", "EXPORTS_MAX_LOGS_PER_EXPORT")}
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.EXPORTS_MAX_LOGS_PER_EXPORT)")
+    found = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**env, **environment, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    assert found.stdout.strip() == cap
