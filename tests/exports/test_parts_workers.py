@@ -60,12 +60,22 @@ def start_export(workspace, file_format="jsonl") -> ExportJob:
     return services.export_job_start(job=job)
 
 
-def finished(job: ExportJob, *, timeout: float = 120) -> ExportJob:
+def finished(job: ExportJob, rq_workers, *, timeout: float = 120) -> ExportJob:
     def done():
         job.refresh_from_db()
         return job.status != Status.IN_PROGRESS
 
-    wait_for(done, timeout=timeout, interval=0.2, message="the export did not finish")
+    try:
+        wait_for(done, timeout=timeout, interval=0.2)
+    except AssertionError:
+        parts = [(p.index, p.status, p.attempt, p.rows_written, p.retries)
+                 for p in ExportPart.objects.filter(export=job).order_by("index")]
+        logs = []
+        for process in rq_workers.processes:
+            process.log.seek(0)
+            logs.append(process.log.read()[-3000:])
+        raise AssertionError(f"the export did not finish: lease {job.lease_expires_at}, parts "
+                             f"{parts}; workers said:\n" + "\n---\n".join(logs)) from None
     assert job.status == Status.SUCCESS, job.error
     return job
 
@@ -87,7 +97,7 @@ def test_an_export_in_parts_is_one_file_of_every_log_once_in_order_even_when_a_h
 
     job = start_export(logs_120k)
     assert (job.part_count, job.total_records) == (3, LOGS)
-    finished(job)
+    finished(job, rq_workers)
     data = read(job.file_name)
     assert ids_in_file(data, job.format) == expected  # every log once, in the export's order
     assert job.rows_written == LOGS and job.file_size == len(data)
@@ -115,7 +125,7 @@ def test_an_export_in_parts_is_one_file_of_every_log_once_in_order_even_when_a_h
     [horse] = wait_for(lambda: rq_workers.horses(worker), message="no work horse")
     os.kill(horse, signal.SIGKILL)
     rq_workers.start(burst=False, **FAST, **worker_env)  # a second worker joins in
-    finished(again)
+    finished(again, rq_workers)
     assert again.sha256 == job.sha256
     assert ids_in_file(read(again.file_name), again.format) == expected  # no duplicate, no gap
     [retried] = [part for part in ExportPart.objects.filter(export=again) if part.retries]
