@@ -60,7 +60,7 @@ def start_export(workspace, file_format="jsonl") -> ExportJob:
     return services.export_job_start(job=job)
 
 
-def finished(job: ExportJob, rq_workers, *, timeout: float = 120) -> ExportJob:
+def finished(job: ExportJob, rq_workers, *, timeout: float = 180) -> ExportJob:
     def done():
         job.refresh_from_db()
         return job.status != Status.IN_PROGRESS
