@@ -316,7 +316,7 @@ def enqueue_join(*, job_id: str, attempt: int) -> None:
 
 
 def _part_objects(job: ExportJob) -> list[str]:
-    return list(ExportPart.objects.filter(export=job).exclude(file_name="")
+    return list(ExportPart.objects.filter(export_id=job.pk).exclude(file_name="")
             .values_list("file_name", flat=True))
 
 
@@ -382,12 +382,14 @@ def export_job_delete(*, job: ExportJob, actor: Actor | None = None) -> None:
 def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
     """In progress → failed with a reason; False when the run was already cancelled or replaced."""
     now = timezone.now()
-    return bool(
-        ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS, attempt=attempt).update(
-            status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now,
-            lease_expires_at=None,
-        )
-    )
+    with transaction.atomic():
+        failed = bool(ExportJob.objects.filter(
+            id=job_id, status=Status.IN_PROGRESS, attempt=attempt,
+        ).update(status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now,
+                 lease_expires_at=None))
+        if failed:  # the parts written so far are of no use now
+            _delete_after_commit(_part_objects(ExportJob(pk=job_id)))
+    return failed
 
 
 def export_job_retry(*, job: ExportJob, reason: str) -> bool:
@@ -591,7 +593,6 @@ def export_part_replace_dead_attempt(*, part: ExportPart, reason: str) -> str | 
                                lease_expires_at=None, finished_at=now):
                 return None
             export_job_fail(job_id=job.id, attempt=job.attempt, reason=message)
-            _delete_after_commit(_part_objects(job))
         logger.warning("export %s failed: %s", job.id, message)
         return "failed"
     with transaction.atomic():

@@ -129,7 +129,7 @@ def test_an_export_of_one_part_is_written_by_one_job_and_has_a_manifest(logs_250
 
 
 def test_the_reconciler_runs_a_dead_part_again_alone_then_gives_up(logs_250, export_queue,
-                                                                   settings):
+                                                                   settings, export_storage_dir):
     settings.EXPORTS_MAX_ATTEMPTS = 2
     job = started(logs_250)
     export_queue.empty()  # the queued jobs are lost: only the lease tells the parts are dead
@@ -145,12 +145,14 @@ def test_the_reconciler_runs_a_dead_part_again_alone_then_gives_up(logs_250, exp
         job_id=job.id, attempt=job.attempt, index=1, part_attempt=2)]
     assert report.retried == [f"{job.id} part 1"]
 
+    assert run_part(job, 0) == Status.SUCCESS  # written, then of no use once the export fails
     export_queue.empty()
     ExportPart.objects.filter(export=job, index=1).update(lease_expires_at=passed)
     reconciler.reconcile()
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert "part 2 of 3" in job.error and "stopped twice" in job.error
+    assert not [p for p in export_storage_dir.rglob("*") if p.is_file()]
 
 
 def test_a_join_nobody_claimed_or_whose_worker_died_is_handed_on(logs_250, export_queue,
