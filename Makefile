@@ -10,7 +10,7 @@ UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
 STAMP := $(VENV)/.installed-dev
 PRODUCTION_STAMP := $(VENV)/.installed-production
 
-.PHONY: run serve test lint lock bench bench-scale bench-seed soak
+.PHONY: run serve test lint lock bench bench-parts bench-scale bench-seed soak
 
 $(UV_STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ lint: $(STAMP)
 # PostgreSQL when DATABASE_URL points at one (e.g. BENCH_ARGS="--rows 1000000"); --sqlite otherwise.
 bench: $(STAMP)
 	$(BIN)/python bench/export.py $(BENCH_ARGS)
+
+# An export of 1,000,000 logs in parts on 1 and on 2 workers against psql \copy (PostgreSQL of
+# DATABASE_URL, Redis of REDIS_URL; docs/parts-and-manifest.md). BENCH_ARGS e.g. "--rows 200000".
+bench-parts: $(STAMP)
+	$(BIN)/python bench/parts.py $(BENCH_ARGS)
 
 # Every interactive request at ROWS logs in one workspace, on the PostgreSQL of DATABASE_URL
 # (a database of its own: the workspace is seeded once and reused). BENCH_ARGS e.g. "--repeat 10".

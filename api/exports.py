@@ -115,6 +115,19 @@ def retrieve_export(request: HttpRequest, exportId: str,  # noqa: N803 (the spec
     return selectors.open_export(export_for(request, exportId))
 
 
+@router.get("/logs/exports/{exportId}/manifest", response=dict,
+            summary="The manifest of a finished export: what the file holds and its checksums",
+            openapi_extra=documented())
+def export_manifest(request: HttpRequest, exportId: str,  # noqa: N803
+                    workspace_id: str | None = None):
+    job = export_for(request, exportId)
+    manifest = selectors.export_manifest(job)
+    if manifest is None:
+        raise ApiError(404, f"this export is {job.get_status_display()}; its manifest is "
+                            "written once it has succeeded", code="not_found")
+    return manifest
+
+
 @router.put("/logs/exports/{exportId}", response=UpdateExportResponse,
             summary="Change a draft export", openapi_extra=documented(*WITH_BODY, 409))
 def update_export(request: HttpRequest, exportId: str,  # noqa: N803

@@ -91,7 +91,7 @@ FILTER_DESCRIPTIONS = {
     "ai_org_model": "provider__model pairs, e.g. \"openai__gpt-4o, anthropic__claude-2.1\".",
     "status_code": "HTTP status code(s): one, a comma-separated string, or an array.",
     "metadata": "Metadata key: value pairs; every pair must match.",
-    "page_size": "Public-spec paging: logs per export (1 to EXPORTS_MAX_LOGS_PER_JOB); "
+    "page_size": "Public-spec paging: logs per export (1 to EXPORTS_MAX_LOGS_PER_EXPORT); "
                  "becomes the export's limit.",
     "current_page": "Public-spec paging, from 0: offset = current_page × page_size.",
 }
@@ -155,7 +155,7 @@ def _filter_fields() -> dict[str, Any]:
         where = f"{target}.{bound}" if bound else target
         fields[name] = field(kind, name, f"Public-spec name of {where}.")
     fields["page_size"] = field(
-        Annotated[int, Field(ge=1, le=settings.EXPORTS_MAX_LOGS_PER_JOB)], "page_size")
+        Annotated[int, Field(ge=1, le=settings.EXPORTS_MAX_LOGS_PER_EXPORT)], "page_size")
     fields["current_page"] = field(Annotated[int, Field(ge=0)], "current_page")
     return fields
 
@@ -192,7 +192,7 @@ class ExportRequest(Closed):
     requested_data: Annotated[Any, DocumentedAs(RequestedData)] = None
     description: documented({"type": "string", "maxLength": 500}) = None  # type: ignore[valid-type]
     limit: documented({"type": "integer", "minimum": 1,  # type: ignore[valid-type]
-                       "maximum": settings.EXPORTS_MAX_LOGS_PER_JOB}) = None
+                       "maximum": settings.EXPORTS_MAX_LOGS_PER_EXPORT}) = None
     offset: documented({  # type: ignore[valid-type]
         "type": "integer", "minimum": 0, "maximum": MAX_INTEGER}) = None
     format: documented({  # type: ignore[valid-type]

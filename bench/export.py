@@ -55,7 +55,7 @@ def setup_django(database_url: str, storage_dir: str | None = None, max_logs: in
     if storage_dir:
         os.environ["EXPORTS_STORAGE_DIR"] = storage_dir
     if max_logs:
-        os.environ["EXPORTS_MAX_LOGS_PER_JOB"] = str(max_logs)
+        os.environ["EXPORTS_MAX_LOGS_PER_EXPORT"] = str(max_logs)
     import django
 
     django.setup()

@@ -294,10 +294,11 @@ STORAGES = {
 }
 
 # --- The export feature -----------------------------------------------------------------------
-EXPORTS_MAX_LOGS_PER_JOB = env_int("EXPORTS_MAX_LOGS_PER_JOB", 50_000)
-# Issue 18: an export holds up to EXPORTS_MAX_LOGS_PER_EXPORT logs; past EXPORTS_PART_LOGS it is
-# written as parts of at most that many logs each (exports.parts), run by all workers at once.
-EXPORTS_MAX_LOGS_PER_EXPORT = env_int("EXPORTS_MAX_LOGS_PER_EXPORT", 10_000_000)
+# An export holds up to EXPORTS_MAX_LOGS_PER_EXPORT logs; past EXPORTS_PART_LOGS it is written
+# as parts of at most that many logs each (exports.parts), run by all workers at once. The old
+# name, EXPORTS_MAX_LOGS_PER_JOB, is still read when the new one is not set.
+EXPORTS_MAX_LOGS_PER_EXPORT = env_int(
+    "EXPORTS_MAX_LOGS_PER_EXPORT", env_int("EXPORTS_MAX_LOGS_PER_JOB", 10_000_000))
 EXPORTS_PART_LOGS = env_int("EXPORTS_PART_LOGS", 50_000)
 EXPORTS_DOWNLOAD_URL_TTL = env_int("EXPORTS_DOWNLOAD_URL_TTL", 300)
 # S3: download links point at the app, which records the fetch and redirects to S3's presigned

@@ -127,7 +127,7 @@ class ExportRequestForm(TimeRangeForm):
 
     def __init__(self, *args, facet_counts: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_JOB
+        self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_EXPORT
         self.facet_counts = facet_counts or {}
         # Each input names the slot its message is shown in (also refreshed by the preview).
         for name, field in self.fields.items():

@@ -43,7 +43,7 @@ def _whole_number(value: Any, *, field: str) -> int:
 
 
 def normalise_limit(raw: Any) -> int:
-    cap = settings.EXPORTS_MAX_LOGS_PER_JOB
+    cap = settings.EXPORTS_MAX_LOGS_PER_EXPORT
     if raw is None or raw == "":
         return cap
     limit = _whole_number(raw, field="limit")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from exports.fields import FIELD_CATALOGUE_VERSION
 from exports.joining import JoinResult, local_copy, read_chunks
 from exports.models import ExportJob, ExportPart
+from exports.parts import part_bounds, part_queryset
 
 MANIFEST_VERSION = 1
 
@@ -97,6 +98,28 @@ def build_manifest(*, export: ExportJob, parts: Sequence[PartFacts], joined: Joi
         "started_at": _stamp(export.started_at),
         "finished_at": _stamp(finished_at or timezone.now()),
     }
+
+
+def created_at_span(queryset) -> tuple[datetime | None, datetime | None]:
+    """The first and last created_at of a part's rows (in export order): two index seeks."""
+    times = queryset.values_list("created_at", flat=True)
+    return times.first(), times.last()
+
+
+def one_part_manifest(*, job: ExportJob, rows: int, file_size: int, sha256: str,
+                      skipped: int = 0) -> dict:
+    """The manifest of an export written by one job into its file directly: one part, the
+    whole file. Its first and last created_at are read through the planned range."""
+    first = last = None
+    part = ExportPart.objects.filter(export=job, index=0).first()
+    if part is not None and rows:
+        after, through = part_bounds(part)
+        first, last = created_at_span(part_queryset(
+            workspace_id=job.workspace_id, filters=job.filters, after=after, through=through))
+    facts = PartFacts(index=0, rows=rows, rows_skipped=skipped, bytes=file_size, sha256=sha256,
+                      first_created_at=first, last_created_at=last)
+    return build_manifest(export=job, parts=[facts], joined=JoinResult(
+        bytes=file_size, sha256=sha256, extents=[(0, file_size)], unit="bytes"))
 
 
 @dataclass(frozen=True)

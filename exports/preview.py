@@ -38,12 +38,18 @@ class ExportPreview:
     rows: int | None = None
     estimated_bytes: int | None = None
     cap: int = 0
+    part_logs: int = 0
     offset: int = 0
     problems: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def next_offset(self) -> int:
         return self.offset + (self.rows or 0)
+
+    @property
+    def parts(self) -> int:
+        """How many parts the export is written in (exports.parts): one file either way."""
+        return -(-(self.rows or 0) // self.part_logs) if self.part_logs else 0
 
     @property
     def has_more(self) -> bool:
@@ -53,7 +59,8 @@ class ExportPreview:
 
 def export_preview(*, workspace, filters, requested_data, limit, offset,
                    file_format) -> ExportPreview:
-    preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_JOB)
+    preview = ExportPreview(cap=settings.EXPORTS_MAX_LOGS_PER_EXPORT,
+                            part_logs=settings.EXPORTS_PART_LOGS)
     # Every part is checked, so the preview names every problem at once, not only the first.
     values: dict[str, Any] = {}
     for name, normalise, raw in (
@@ -71,14 +78,14 @@ def export_preview(*, workspace, filters, requested_data, limit, offset,
         return preview
     normalised, limit_value, offset_value = values["filters"], values["limit"], values["offset"]
     preview.offset = offset_value
-    # Counted up to offset + cap only (the most any export of these filters holds); past that
-    # the page says "more than N" with the planner's estimate. A time range (with or without
-    # providers, models, status codes) is counted from the hourly counts instead (exact, and
-    # its cost does not grow with the offset).
+    # Counted up to offset + limit only (as far as this export reaches: its size is then
+    # exact); past that the page says "more than N" with the planner's estimate. A time range
+    # (with or without providers, models, status codes) is counted from the hourly counts
+    # instead (exact, and its cost does not grow with the offset).
     database = read_database()
     matches = bounded_count(
         matching_logs(workspace_id=workspace.id, filters=normalised).using(database),
-        bound=offset_value + preview.cap, estimate=True,
+        bound=offset_value + limit_value, estimate=True,
         hourly=time_range(workspace_id=workspace.id, filters=normalised, using=database),
     )
     preview.matches, preview.matches_exact = matches.value, matches.exact

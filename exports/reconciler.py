@@ -29,7 +29,8 @@ from django.utils import timezone
 from rq.job import Job, JobStatus
 
 from exports import runtime, services, storage
-from exports.models import ExportJob
+from exports.joining import part_name
+from exports.models import ExportJob, ExportPart
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
@@ -137,29 +138,80 @@ def _sweep_partials(report: ReconcileReport, now) -> None:
             report.partials_removed += _discard(name)
 
 
+def _fetch_statuses(ids: list[str]) -> tuple[list, list]:
+    rq_jobs = Job.fetch_many(ids, connection=services.export_queue().connection)
+    return rq_jobs, [rq_job.get_status(refresh=False) if rq_job else None for rq_job in rq_jobs]
+
+
+def _dead(rq_job, status, lease_expires_at, now) -> bool:
+    lease_passed = lease_expires_at is None or lease_expires_at < now
+    return _horse_killed(rq_job, status) or (lease_passed and not _is_waiting(rq_job, status, now))
+
+
+def _reconcile_parts(report: ReconcileReport, now) -> None:
+    """Exports in parts: each part's attempt on its own, and a join whose worker died."""
+    parts = list(ExportPart.objects.select_related("export").filter(
+        status=ExportPart.Status.IN_PROGRESS, export__status=Status.IN_PROGRESS,
+    ).order_by(F("lease_expires_at").asc(nulls_first=True))[:BATCH])
+    if parts:
+        ids = [services.part_rq_job_id(job_id=part.export_id, attempt=part.export.attempt,
+                                       index=part.index, part_attempt=part.attempt)
+               for part in parts]
+        rq_jobs, statuses = _fetch_statuses(ids)
+        for part, rq_job, status in zip(parts, rq_jobs, statuses, strict=True):
+            if not _dead(rq_job, status, part.lease_expires_at, now):
+                continue
+            dead_object = part_name(runtime.file_name_for(part.export), part.index,
+                                    attempt=part.attempt)
+            outcome = services.export_part_replace_dead_attempt(
+                part=part, reason=_why_dead(rq_job, status))
+            if outcome == "failed":
+                report.failed.append(str(part.export_id))
+            elif outcome == "retried":
+                report.retried.append(f"{part.export_id} part {part.index}")
+            if outcome:
+                report.partials_removed += _discard(dead_object)
+    # The export's own lease is its join's; passed, the joiner died: another worker joins.
+    for job in ExportJob.objects.filter(status=Status.IN_PROGRESS, part_count__gt=1,
+                                        lease_expires_at__lt=now)[:BATCH]:
+        if services.export_job_retry_join(job=job):
+            report.retried.append(f"{job.id} join")
+    # Every part written but no join claimed: the last part's worker died in between.
+    unjoined = ExportJob.objects.filter(
+        status=Status.IN_PROGRESS, part_count__gt=1, lease_expires_at__isnull=True,
+        last_updated_at__lt=now - timedelta(seconds=settings.EXPORTS_LEASE_SECONDS),
+    ).exclude(parts__status__in=[ExportPart.Status.PENDING, ExportPart.Status.IN_PROGRESS,
+                                 ExportPart.Status.FAILED])
+    for job in unjoined[:BATCH]:
+        if services.export_job_claim_join(job_id=job.id, attempt=job.attempt):
+            services.enqueue_join(job_id=str(job.id), attempt=job.attempt)
+            report.retried.append(f"{job.id} join")
+
+
 def reconcile() -> ReconcileReport:
     report = ReconcileReport()
     now = timezone.now()
+    try:
+        _reconcile_parts(report, now)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        logger.warning("reconciler: the queue cannot be reached (%s)", error)
+        report.queue_unreachable = True
+        return report
     jobs = list(
-        ExportJob.objects.filter(status=Status.IN_PROGRESS)
+        ExportJob.objects.filter(status=Status.IN_PROGRESS, part_count__lte=1)
         .order_by(F("lease_expires_at").asc(nulls_first=True))[:BATCH]
     )
     if jobs:
-        connection = services.export_queue().connection
         ids = [services.rq_job_id(job_id=job.id, attempt=job.attempt) for job in jobs]
         try:
-            rq_jobs = Job.fetch_many(ids, connection=connection)
-            statuses = [rq_job.get_status(refresh=False) if rq_job else None for rq_job in rq_jobs]
+            rq_jobs, statuses = _fetch_statuses(ids)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             # Without the queue, a queued attempt cannot be told from a lost one: wait.
             logger.warning("reconciler: the queue cannot be reached (%s)", error)
             report.queue_unreachable = True
             return report
         for job, rq_job, status in zip(jobs, rq_jobs, statuses, strict=True):
-            lease_passed = job.lease_expires_at is None or job.lease_expires_at < now
-            if _horse_killed(rq_job, status) or (
-                lease_passed and not _is_waiting(rq_job, status, now)
-            ):
+            if _dead(rq_job, status, job.lease_expires_at, now):
                 _settle(job, _why_dead(rq_job, status), report)
     try:
         _sweep_partials(report, now)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
 from exports import storage
+from exports.manifest import one_part_manifest
 from exports.models import ExportJob
 from exports.services import (
     export_job_fail,
@@ -179,9 +180,12 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
         if not connection_lost(error):  # else export_job_run retries it
             export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
         raise
+    manifest = one_part_manifest(job=job, rows=result.rows, skipped=result.skipped,
+                                 file_size=sink.bytes_written, sha256=sink.sha256)
     finished = export_job_succeed(job_id=job.id, attempt=attempt, file_name=name,
                                   rows=result.rows, skipped=result.skipped,
-                                  file_size=sink.bytes_written, sha256=sink.sha256)
+                                  file_size=sink.bytes_written, sha256=sink.sha256,
+                                  manifest=manifest)
     if not finished:
         # Cancelled between the last checkpoint and now: the file is not the job's.
         storage.delete_file(name)

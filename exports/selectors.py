@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from accounts.api_keys import workspaces_of
 from accounts.models import ApiKey, Workspace
 from exports.access import ensure_exports_available
-from exports.models import ExportJob
+from exports.models import ExportJob, ExportPart
 from logs.counting import export_slice_size
 from logs.filters import matching_logs
 from logs.hourly_counts import time_range
@@ -87,6 +87,8 @@ def count_export_rows(*, workspace_id, filters: dict, limit: int, offset: int) -
     return export_slice_size(matching_logs(workspace_id=workspace_id, filters=filters),
                              limit=limit, offset=offset,
                              hourly=time_range(workspace_id=workspace_id, filters=filters))
+
+
 def attempt_outlived(*, job_id, attempt: int, now) -> bool:
     """True when a running attempt is no longer wanted alive: its lease has passed (its work
     horse stopped renewing it) or another attempt, a cancel or a failure replaced it. Never for
@@ -97,3 +99,17 @@ def attempt_outlived(*, job_id, attempt: int, now) -> bool:
         .exclude(attempt=attempt, status=ExportJob.Status.IN_PROGRESS, lease_expires_at__gte=now)
         .exists()
     )
+
+
+def export_parts(job: ExportJob) -> list[ExportPart]:
+    """The parts of an export written in parts, in order; [] for one written by one job."""
+    if job.part_count <= 1:
+        return []
+    return list(ExportPart.objects.filter(export=job).order_by("index"))
+
+
+def export_manifest(job: ExportJob) -> dict | None:
+    """The manifest of a successful export; None before it has succeeded."""
+    if job.status != ExportJob.Status.SUCCESS or not job.manifest:
+        return None
+    return job.manifest

@@ -16,7 +16,8 @@ import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rq import Callback
 
@@ -32,7 +33,8 @@ from exports.inputs import (
     normalise_offset,
     normalise_requested_data,
 )
-from exports.models import ExportJob
+from exports.models import ExportJob, ExportPart
+from exports.parts import part_rows, plan_parts
 from exports.selectors import count_export_rows
 from logs.filters import describe_filters, matching_logs, normalise_filters
 
@@ -204,19 +206,24 @@ def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob
     """
     ensure_exports_available(job.workspace.organization)
     ensure_queue_reachable()
-    # Counted here rather than in the worker: the progress bar's total reflects the data as it is
-    # when the user starts the export, and the worker spends its time only on writing.
-    total = count_export_rows(
-        workspace_id=job.workspace_id, filters=job.filters, limit=job.limit, offset=job.offset
-    )
+    # Planned here rather than in the worker: the progress bar's total reflects the data as it is
+    # when the user starts the export. Outside the start's transaction, so the planner reads in
+    # a snapshot of its own (exports.parts); the plan's rows are the export's total.
+    ranges = plan_parts(workspace_id=job.workspace_id, filters=job.filters, offset=job.offset,
+                        limit=job.limit)
+    in_parts = len(ranges) > 1
     now = timezone.now()
     with transaction.atomic():
         ensure_room_to_run(job=job)
         updated = ExportJob.objects.filter(id=job.id, status__in=ExportJob.STARTABLE).update(
             status=Status.IN_PROGRESS,
-            total_records=total,
+            total_records=sum(part.rows for part in ranges),
+            part_count=len(ranges),
+            manifest=None,
             attempt=F("attempt") + 1,
-            lease_expires_at=lease_until(),
+            # An export in parts has a lease per part; its own lease is the join's (see
+            # export_job_claim_join), so it is empty while the parts run.
+            lease_expires_at=None if in_parts else lease_until(),
             retries=[],
             error="",
             rows_written=0,
@@ -232,9 +239,23 @@ def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob
                 "export can be started",
                 status=job.status,
             )
+        old_objects = _part_objects(job)
+        ExportPart.objects.filter(export=job).delete()
+        parts = part_rows(job, ranges)
+        if in_parts:
+            for part in parts:
+                part.status, part.attempt = ExportPart.Status.IN_PROGRESS, 1
+                part.lease_expires_at, part.started_at = lease_until(), now
+        ExportPart.objects.bulk_create(parts)
         record_export_event(job=job, action=Action.STARTED, actor=actor)
         job_id, attempt = str(job.id), job.attempt
-        transaction.on_commit(lambda: enqueue_export(job_id=job_id, attempt=attempt))
+        if in_parts:
+            indexes = [part.index for part in parts]
+            transaction.on_commit(lambda: enqueue_parts(job_id=job_id, attempt=attempt,
+                                                        indexes=indexes))
+        else:
+            transaction.on_commit(lambda: enqueue_export(job_id=job_id, attempt=attempt))
+        _delete_after_commit(old_objects)
     return job
 
 
@@ -291,6 +312,58 @@ def _enqueue(*, job_id: str, attempt: int) -> None:
     )
 
 
+def part_rq_job_id(*, job_id, attempt: int, index: int, part_attempt: int) -> str:
+    return f"export-{job_id}-{attempt}-p{index}-{part_attempt}"
+
+
+def enqueue_parts(*, job_id: str, attempt: int, indexes: list[int], part_attempt: int = 1
+                  ) -> None:
+    """Queues one RQ job per part (after the commit that planned them); a queue gone meanwhile
+    is left to the reconciler, as for enqueue_export."""
+    import redis
+
+    try:
+        for index in indexes:
+            export_queue().enqueue(
+                "exports.tasks.run_export_part", job_id, attempt, index, part_attempt,
+                job_id=part_rq_job_id(job_id=job_id, attempt=attempt, index=index,
+                                      part_attempt=part_attempt),
+                description=f"export {job_id} (attempt {attempt}) part {index} "
+                            f"(attempt {part_attempt})",
+                on_failure=Callback("exports.tasks.on_export_part_failure"),
+                failure_ttl=7 * 86_400,
+            )
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        logger.warning("export %s parts not queued (%s); the reconciler will queue them",
+                       job_id, error)
+
+
+def enqueue_join(*, job_id: str, attempt: int) -> None:
+    export_queue().enqueue(
+        "exports.tasks.join_export", job_id, attempt,
+        job_id=f"export-{job_id}-{attempt}-join-{timezone.now().timestamp():.0f}",
+        description=f"export {job_id} (attempt {attempt}): join the parts",
+        failure_ttl=7 * 86_400,
+    )
+
+
+def _part_objects(job: ExportJob) -> list[str]:
+    return list(ExportPart.objects.filter(export_id=job.pk).exclude(file_name="")
+            .values_list("file_name", flat=True))
+
+
+def _delete_after_commit(names: list[str]) -> None:
+    def delete() -> None:
+        for name in names:
+            try:
+                storage.delete_file(name)
+            except Exception:  # a leftover object must not undo the change of state
+                logger.exception("could not delete the part object %s", name)
+
+    if names:
+        transaction.on_commit(delete)
+
+
 def export_job_cancel(*, job: ExportJob, actor: Actor | None = None) -> ExportJob:
     """In progress → stopped; the worker notices at its next checkpoint and stops writing."""
     now = timezone.now()
@@ -306,6 +379,9 @@ def export_job_cancel(*, job: ExportJob, actor: Actor | None = None) -> ExportJo
                 status=job.status,
             )
         record_export_event(job=job, action=Action.CANCELLED, actor=actor)
+        # Parts already written are of no use now; parts still running stop at their next
+        # checkpoint and discard their own unfinished objects.
+        _delete_after_commit(_part_objects(job))
     return job
 
 
@@ -323,11 +399,13 @@ def export_job_delete(*, job: ExportJob, actor: Actor | None = None) -> None:
             return
         if current.status == Status.IN_PROGRESS:
             export_job_cancel(job=current, actor=actor)
+        part_objects = _part_objects(current)  # read before the parts go with the export
         deleted, _ = ExportJob.objects.filter(id=current.id, status=current.status).delete()
         if not deleted:  # cannot happen under the lock; never delete on a guess
             raise InvalidTransition("this export changed meanwhile; try again",
                                     status=current.status)
         record_export_event(job=current, action=Action.DELETED, actor=actor)
+        _delete_after_commit(part_objects)
         if current.file_name:
             file_name = current.file_name
             transaction.on_commit(lambda: storage.delete_file(file_name))
@@ -336,12 +414,14 @@ def export_job_delete(*, job: ExportJob, actor: Actor | None = None) -> None:
 def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
     """In progress → failed with a reason; False when the run was already cancelled or replaced."""
     now = timezone.now()
-    return bool(
-        ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS, attempt=attempt).update(
-            status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now,
-            lease_expires_at=None,
-        )
-    )
+    with transaction.atomic():
+        failed = bool(ExportJob.objects.filter(
+            id=job_id, status=Status.IN_PROGRESS, attempt=attempt,
+        ).update(status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now,
+                 lease_expires_at=None))
+        if failed:  # the parts written so far are of no use now
+            _delete_after_commit(_part_objects(ExportJob(pk=job_id)))
+    return failed
 
 
 def export_job_retry(*, job: ExportJob, reason: str) -> bool:
@@ -385,7 +465,7 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
     ))
 
 def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
-                       sha256: str, skipped: int = 0) -> bool:
+                       sha256: str, manifest: dict, skipped: int = 0) -> bool:
     """In progress → success with the attempt's file; False when the run was cancelled or
     replaced meanwhile (the file is then not the export's)."""
     now = timezone.now()
@@ -400,6 +480,7 @@ def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_
         file_name=file_name,
         file_size=file_size,
         sha256=sha256,
+        manifest=manifest,
         finished_at=now,
         last_updated_at=now,
         expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
@@ -454,3 +535,107 @@ def export_job_download_url(*, job: ExportJob, actor: Actor | None = None) -> st
     )
     record_export_event(job=job, action=Action.DOWNLOAD_LINK, actor=actor)
     return url
+
+
+# --- Exports in parts -------------------------------------------------------------------------
+
+def _running_part(*, job_id, attempt: int, index: int, part_attempt: int):
+    """The part's attempt while it, and its export's attempt, still run."""
+    return ExportPart.objects.filter(
+        export_id=job_id, export__status=Status.IN_PROGRESS, export__attempt=attempt,
+        index=index, status=ExportPart.Status.IN_PROGRESS, attempt=part_attempt,
+    )
+
+
+def export_job_sum_progress(*, job_id, attempt: int) -> None:
+    """The export's rows_written: the sum over its parts (while the attempt runs)."""
+    rows = ExportPart.objects.filter(export_id=OuterRef("pk")).values("export_id").annotate(
+        total=Sum("rows_written")).values("total")
+    ExportJob.objects.filter(id=job_id, status=Status.IN_PROGRESS, attempt=attempt).update(
+        rows_written=Coalesce(Subquery(rows), 0), last_updated_at=timezone.now())
+
+
+def export_part_succeed(*, job_id, attempt: int, index: int, part_attempt: int, file_name: str,
+                        rows: int, file_size: int, sha256: str, first_created_at,
+                        last_created_at, skipped: int = 0) -> bool:
+    """A part's attempt → success with its object; False when the part or its export was
+    replaced or cancelled meanwhile (the object is then not the part's)."""
+    ids = list(_running_part(job_id=job_id, attempt=attempt, index=index,
+                             part_attempt=part_attempt).values_list("id", flat=True))
+    return bool(ids) and bool(ExportPart.objects.filter(
+        id__in=ids, status=ExportPart.Status.IN_PROGRESS, attempt=part_attempt,
+    ).update(
+        status=ExportPart.Status.SUCCESS, lease_expires_at=None, rows_written=rows,
+        rows_skipped=skipped, file_name=file_name, file_size=file_size, sha256=sha256,
+        first_created_at=first_created_at, last_created_at=last_created_at,
+        finished_at=timezone.now(),
+    ))
+
+
+def export_job_claim_join(*, job_id, attempt: int) -> bool:
+    """True for exactly one caller once every part of the export has succeeded: that caller
+    joins the parts. The claim is the export's own lease (empty while the parts run), renewed
+    by the joiner; the reconciler hands a join whose lease passed to another worker."""
+    with transaction.atomic():
+        # The row lock makes callers that finish their parts at the same moment take turns;
+        # the parts are then counted as committed, so the last to finish sees them all.
+        claimable = ExportJob.objects.select_for_update().filter(
+            id=job_id, status=Status.IN_PROGRESS, attempt=attempt, lease_expires_at__isnull=True,
+            part_count__gt=1,
+        ).exists()
+        if not claimable or ExportPart.objects.filter(export_id=job_id).exclude(
+                status=ExportPart.Status.SUCCESS).exists():
+            return False
+        return bool(ExportJob.objects.filter(
+            id=job_id, status=Status.IN_PROGRESS, attempt=attempt, lease_expires_at__isnull=True,
+        ).update(lease_expires_at=lease_until(), last_updated_at=timezone.now()))
+
+
+def export_job_retry_join(*, job: ExportJob) -> bool:
+    """A join whose worker died (its lease passed): claimed again and queued, once."""
+    with transaction.atomic():
+        updated = ExportJob.objects.filter(
+            id=job.id, status=Status.IN_PROGRESS, attempt=job.attempt,
+            lease_expires_at=job.lease_expires_at,
+        ).update(lease_expires_at=lease_until(), last_updated_at=timezone.now())
+        if updated:
+            job_id, attempt = str(job.id), job.attempt
+            transaction.on_commit(lambda: enqueue_join(job_id=job_id, attempt=attempt))
+    return bool(updated)
+
+
+def export_part_replace_dead_attempt(*, part: ExportPart, reason: str) -> str | None:
+    """A new attempt for a part whose attempt died, or the export's Failure once that part has
+    run EXPORTS_MAX_ATTEMPTS times. Only this part runs again, from its own first row.
+
+    Returns "retried", "failed", or None when another process settled it first (conditional on
+    the part's attempt and the lease that was read)."""
+    job = part.export
+    runs = len(part.retries) + 1
+    now = timezone.now()
+    history = [*part.retries, {"attempt": part.attempt, "at": now.isoformat(), "reason": reason}]
+    same = ExportPart.objects.filter(
+        id=part.id, status=ExportPart.Status.IN_PROGRESS, attempt=part.attempt,
+        lease_expires_at=part.lease_expires_at, export__status=Status.IN_PROGRESS,
+        export__attempt=job.attempt)
+    if runs >= settings.EXPORTS_MAX_ATTEMPTS:
+        times = TIMES.get(runs, f"{runs} times")
+        message = (f"The worker writing part {part.index + 1} of {job.part_count} of this export "
+                   f"stopped {times}; the last time {reason}. Start the export again to retry.")
+        with transaction.atomic():
+            if not same.update(status=ExportPart.Status.FAILED, retries=history,
+                               lease_expires_at=None, finished_at=now):
+                return None
+            export_job_fail(job_id=job.id, attempt=job.attempt, reason=message)
+        logger.warning("export %s failed: %s", job.id, message)
+        return "failed"
+    with transaction.atomic():
+        if not same.update(attempt=F("attempt") + 1, lease_expires_at=lease_until(),
+                           retries=history, rows_written=0, started_at=now):
+            return None
+        job_id, attempt, index = str(job.id), job.attempt, part.index
+        part_attempt = part.attempt + 1
+        transaction.on_commit(lambda: enqueue_parts(
+            job_id=job_id, attempt=attempt, indexes=[index], part_attempt=part_attempt))
+    logger.warning("export %s part %s started again: %s", job.id, part.index, reason)
+    return "retried"

@@ -18,5 +18,7 @@ urlpatterns = [
     path("exports/<uuid:export_id>/cancel/", views.export_cancel, name="cancel"),
     path("exports/<uuid:export_id>/activity/", views.export_activity, name="activity"),
     path("exports/<uuid:export_id>/download/", views.export_download, name="download"),
+    path("exports/<uuid:export_id>/manifest/", views.export_manifest, name="manifest"),
+    path("exports/<uuid:export_id>/verify/", views.export_verify, name="verify"),
     path("exports/file/<str:token>/", views.export_file, name="file"),
 ]

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from exports.access import ExportsUnavailable, exports_unavailable_reason
 from exports.audit import Action, Actor, recent_events, record_export_event
 from exports.errors import InvalidTransition, QueueUnavailable
 from exports.forms import ExportListFilterForm, ExportRequestForm
+from exports.manifest import VerifyResult, verify
 from exports.models import ExportJob
 from exports.preview import export_preview
 from exports.templatetags.export_tags import utc_exact
@@ -59,7 +60,7 @@ def _list_context(request: HttpRequest, workspace, *, query=None) -> dict:
         exports=page.object_list,
         list_filter=list_filter,
         list_query=list_filter.query_string(),
-        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_EXPORT,
         has_any_export=list_filter.is_filtering or bool(page.object_list)
         or every_export.exists(),
         unavailable_reason=exports_unavailable_reason(workspace.organization),
@@ -87,7 +88,7 @@ def _request_context(request: HttpRequest, workspace, form: ExportRequestForm, *
     context.update(
         active_nav="exports",
         form=form,
-        max_logs=settings.EXPORTS_MAX_LOGS_PER_JOB,
+        max_logs=settings.EXPORTS_MAX_LOGS_PER_EXPORT,
         unavailable_reason=exports_unavailable_reason(workspace.organization),
         preview=preview,
         field_problems=form.problems_by_field(preview),
@@ -276,6 +277,7 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
         raise Http404("No such export.")
     context = shell_context(request, job.workspace)
     context.update(active_nav="exports", job=job, events=recent_events(job),
+                   parts=selectors.export_parts(job), manifest=selectors.export_manifest(job),
                    unavailable_reason=exports_unavailable_reason(job.workspace.organization))
     return render(request, "exports/detail.html", context)
 
@@ -417,3 +419,40 @@ def export_activity(request: HttpRequest, export_id) -> HttpResponse:
     context = shell_context(request, job.workspace)
     context.update(active_nav="exports", job=job, events=recent_events(job))
     return render(request, "exports/activity.html", context)
+
+
+@require_GET
+@login_required
+def export_manifest(request: HttpRequest, export_id) -> HttpResponse:
+    """The manifest as a JSON file, beside the export's file."""
+    job = user_export(request, export_id)
+    manifest = selectors.export_manifest(job)
+    if manifest is None:
+        raise Http404("This export has no manifest yet: it is written once the export succeeds.")
+    response = JsonResponse(manifest, json_dumps_params={"indent": 2})
+    name = job.download_name().removesuffix(f".{job.file_extension}")
+    response["Content-Disposition"] = f'attachment; filename="{name}.manifest.json"'
+    return response
+
+
+@require_POST
+@login_required
+def export_verify(request: HttpRequest, export_id) -> HttpResponse:
+    """Re-reads the stored file and checks it against the manifest; says so in plain words."""
+    job = user_export(request, export_id)
+    if selectors.export_manifest(job) is None:
+        result = VerifyResult(False, "This export has no manifest yet: it is written once the "
+                                     "export succeeds.")
+    else:
+        result = verify(job)
+    if request.htmx:
+        return render(request, "exports/detail.html#verify-result",
+                      {"verify": result, "verify_text": verify_sentence(result)})
+    (messages.success if result.ok else messages.error)(request, verify_sentence(result))
+    return redirect(_back_to(request, job))
+
+
+def verify_sentence(result: VerifyResult) -> str:
+    if result.ok:
+        return f"The file matches its manifest: {result.message}."
+    return f"The file does not match its manifest: {result.message}."

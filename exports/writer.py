@@ -288,7 +288,44 @@ def write_export(
     else:
         blocks = _portable_blocks(matching, fields, fmt.rows, offset=offset, limit=limit,
                                   hourly=hourly)
-    encoder = fmt.open_encoder(requested, sink.write)
+    return _write_blocks(blocks, fmt=fmt, requested=requested, sink=sink,
+                         checkpoint=checkpoint, header=True)
+
+
+def write_part(
+    *,
+    queryset,
+    field_names: list[str],
+    file_format: str,
+    sink,
+    checkpoint: Checkpoint,
+    first_part: bool,
+    fast_path: bool | None = None,
+) -> WriteResult:
+    """Writes one part of an export (exports.parts.part_queryset: a keyset range in the export's
+    order) into its own object. The range bounds the part, so no offset or limit applies.
+
+    Only the first part writes the format's header (a CSV header row), so the joined file has it
+    once; each gzip part is one gzip member, so the parts join into one valid file.
+    """
+    fmt = export_format(file_format)
+    requested = [FIELDS_BY_NAME[name] for name in field_names]
+    fields = fmt.source_fields(requested)
+    use_fast = uses_fast_path() if fast_path is None else fast_path
+    if use_fast:
+        blocks = _postgres_blocks(queryset, fields, fmt.rows)
+    else:
+        blocks = _portable_blocks(queryset, fields, fmt.rows, offset=0, limit=_NO_LIMIT)
+    return _write_blocks(blocks, fmt=fmt, requested=requested, sink=sink,
+                         checkpoint=checkpoint, header=first_part)
+
+
+_NO_LIMIT = 2**62  # the portable path's page loop wants a limit; a part's range is its bound
+
+
+def _write_blocks(blocks, *, fmt, requested: list[ExportField], sink, checkpoint: Checkpoint,
+                  header: bool) -> WriteResult:
+    encoder = fmt.open_encoder(requested, sink.write, header=header)
     pipeline = _SinkThread(encoder.feed)
     rows = 0
     try:

@@ -1,9 +1,9 @@
 """Counting logs without scanning them all.
 
-No page needs an exact count past a bound: an export holds at most EXPORTS_MAX_LOGS_PER_JOB logs,
-so its size is exact once `offset + limit` matches are counted, and a list only needs "more than
-N". Counting a LIMITed subquery stops at the bound; past it the planner's row estimate says about
-how many (PostgreSQL only: it costs one EXPLAIN, no rows are read).
+No page needs an exact count past a bound: an export holds at most EXPORTS_MAX_LOGS_PER_EXPORT
+logs, so its size is exact once `offset + limit` matches are counted, and a list only needs "more
+than N". Counting a LIMITed subquery stops at the bound; past it the planner's row estimate says
+about how many (PostgreSQL only: it costs one EXPLAIN, no rows are read).
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from logs.hourly_counts import TimeRange
+
+# The Logs page counts this far, then says "more than": a list needs no exact count of millions
+# (an export's preview counts as far as the export reaches instead).
+LIST_COUNT_BOUND = 50_000
 
 
 @dataclass(frozen=True)

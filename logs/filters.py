@@ -347,7 +347,7 @@ def split_paging(raw: Any, *, limit: Any = None, offset: Any = None) -> tuple[An
     limit = offset = None
     if raw.get("page_size") is not None:
         limit = _paging_number(raw["page_size"], field="filters.page_size")
-        cap = settings.EXPORTS_MAX_LOGS_PER_JOB  # page_size becomes an export's limit
+        cap = settings.EXPORTS_MAX_LOGS_PER_EXPORT  # page_size becomes an export's limit
         if not 1 <= limit <= cap:
             raise ValidationError({"filters.page_size": f"must be 1 to {cap:,}"})
     if raw.get("current_page") is not None:

@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import current_workspace, shell_context
-from logs.counting import bounded_count
+from logs.counting import LIST_COUNT_BOUND, bounded_count
 from logs.filters import matching_logs, normalise_filters
 from logs.forms import LogFilterForm
 from logs.hourly_counts import TimeRange, time_range
@@ -62,7 +61,7 @@ def log_index(request: HttpRequest) -> HttpResponse:
     context.update(
         active_nav="logs", form=form, page=page, logs=page.logs,
         total=None if filters is None else bounded_count(
-            logs, bound=settings.EXPORTS_MAX_LOGS_PER_JOB, estimate=True, hourly=hourly),
+            logs, bound=LIST_COUNT_BOUND, estimate=True, hourly=hourly),
         page_start=page_start,
         page_end=page_start + len(page.logs) - 1 if page_start else None,
         position_error=position_error,

@@ -150,7 +150,7 @@ class RQWorkers:
             "EXPORTS_QUEUE": self.queue_name,
             "EXPORTS_STORAGE": "filesystem",
             "EXPORTS_STORAGE_DIR": str(self.storage_dir),
-            "EXPORTS_MAX_LOGS_PER_JOB": str(settings.EXPORTS_MAX_LOGS_PER_JOB),
+            "EXPORTS_MAX_LOGS_PER_EXPORT": str(settings.EXPORTS_MAX_LOGS_PER_EXPORT),
         }
         env.update(extra)
         return env

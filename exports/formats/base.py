@@ -83,7 +83,9 @@ class ExportFormat:
     summary: str  # one line: what the file is and what reads it
     content_type: str
     rows: RowEncoding
-    open_encoder: Callable[[list[ExportField], Write], Encoder]
+    # (fields, write, header=True): header=False for every part of an export in parts but the
+    # first, so a joined file has the header once.
+    open_encoder: Callable[..., Encoder]
     # The fields read from the database, from the ones requested (the fine-tuning format reads
     # the payloads it needs, whatever was asked for).
     source_fields: Callable[[list[ExportField]], list[ExportField]] = list

@@ -78,7 +78,7 @@ class CsvRows:
 CSV_ROWS = CsvRows()
 
 
-def header(fields: list[ExportField]) -> bytes:
+def csv_header(fields: list[ExportField]) -> bytes:
     return (",".join(field.name for field in fields) + "\n").encode()
 
 
@@ -86,11 +86,13 @@ CSV = ExportFormat(
     name="csv", member="CSV", label="CSV",
     summary="A header row, then one row per log: for spreadsheets, pandas and SQL loaders.",
     content_type="text/csv; charset=utf-8; header=present", rows=CSV_ROWS,
-    open_encoder=lambda fields, write: PassThrough(write, header=header(fields)),
+    open_encoder=lambda fields, write, header=True: PassThrough(
+        write, header=csv_header(fields) if header else b""),
 )
 CSV_GZ = ExportFormat(
     name="csv.gz", member="CSV_GZ", label="CSV, gzip-compressed",
     summary="The CSV file, gzip-compressed: several times smaller to download.",
     content_type="application/gzip", rows=CSV_ROWS,
-    open_encoder=lambda fields, write: PassThrough(write, header=header(fields), gzip=True),
+    open_encoder=lambda fields, write, header=True: PassThrough(
+        write, header=csv_header(fields) if header else b"", gzip=True),
 )

@@ -173,7 +173,7 @@ def _dumps(value: Any) -> bytes:
 
 
 class FinetuneEncoder:
-    def __init__(self, fields: list[ExportField], write: Write):
+    def __init__(self, fields: list[ExportField], write: Write, header: bool = True):
         self.write = write
         self.skipped = 0
 

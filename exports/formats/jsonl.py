@@ -117,11 +117,11 @@ JSONL = ExportFormat(
     name="jsonl", member="JSONL", label="JSONL",
     summary="One JSON object per log, one per line: for scripts, jq, BigQuery and Snowflake.",
     content_type="application/jsonl; charset=utf-8", rows=JSONL_ROWS,
-    open_encoder=lambda fields, write: PassThrough(write),
+    open_encoder=lambda fields, write, header=True: PassThrough(write),
 )
 JSONL_GZ = ExportFormat(
     name="jsonl.gz", member="JSONL_GZ", label="JSONL, gzip-compressed",
     summary="The JSONL file, gzip-compressed: several times smaller to download.",
     content_type="application/gzip", rows=JSONL_ROWS,
-    open_encoder=lambda fields, write: PassThrough(write, gzip=True),
+    open_encoder=lambda fields, write, header=True: PassThrough(write, gzip=True),
 )

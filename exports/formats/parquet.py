@@ -77,7 +77,7 @@ class _WriteFile:
 class ParquetEncoder:
     skipped = 0
 
-    def __init__(self, fields: list[ExportField], write: Write):
+    def __init__(self, fields: list[ExportField], write: Write, header: bool = True):
         import pyarrow.csv
         import pyarrow.parquet
 

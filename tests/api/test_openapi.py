@@ -34,6 +34,7 @@ ENDPOINTS = {
     "/logs/exports/{exportId}/start": {"post": "logs.export"},
     "/logs/exports/{exportId}/cancel": {"post": "logs.export"},
     "/logs/exports/{exportId}/download": {"get": "logs.export"},
+    "/logs/exports/{exportId}/manifest": {"get": "logs.export"},
     "/logs": {"post": "logs.write"},
     "/logs/{logId}": {"get": "logs.view"},
 }

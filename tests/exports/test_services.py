@@ -63,7 +63,7 @@ class TestCreate:
         assert job.total_records == 20
 
     def test_limit_defaults_to_the_cap(self, seeded, settings):
-        settings.EXPORTS_MAX_LOGS_PER_JOB = 123
+        settings.EXPORTS_MAX_LOGS_PER_EXPORT = 123
         job = create(seeded)
         assert job.limit == 123
         assert job.total_records == 123
@@ -75,7 +75,7 @@ class TestCreate:
             ({"requested_data": []}, "requested_data", "at least one field"),
             ({"requested_data": "id"}, "requested_data", "must be a list"),
             ({"limit": 0}, "limit", "at least 1"),
-            ({"limit": 50_001}, "limit", "at most 50,000"),
+            ({"limit": 10_000_001}, "limit", "at most 10,000,000"),
             ({"limit": "ten"}, "limit", "not a whole number"),
             ({"offset": -1}, "offset", "0 or more"),
             ({"offset": 2**31}, "offset", "at most 2,147,483,647"),

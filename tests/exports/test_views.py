@@ -153,7 +153,7 @@ def test_request_data_form_lists_the_catalogue_with_defaults_checked(member_clie
         checkbox = f'name="requested_data" value="{field.name}"'
         assert checkbox in html and field.description in html
         assert (f'{checkbox} checked' in html) == (field.name in DEFAULT_FIELD_NAMES)
-    assert 'value="50000"' in html and "At most 50,000 per export." in html
+    assert 'value="10000000"' in html and "At most 10,000,000 per export." in html
     for label in ("Last 24 hours", "Last 7 days", "Last 30 days", "Custom"):
         assert label in html
     assert 'value="jsonl.gz"' in html
@@ -187,9 +187,9 @@ def test_preview_counts_matches_rows_and_estimates_size(member_client, seeded):
     past_the_end = member_client.get("/exports/preview/?time_range=custom&offset=290"
                                      "&requested_data=id", **HTMX).content.decode()
     assert 'data-testid="preview-rows">10<' in past_the_end
-    too_many = member_client.get("/exports/preview/?time_range=custom&limit=50001"
+    too_many = member_client.get("/exports/preview/?time_range=custom&limit=10000001"
                                  "&requested_data=id", **HTMX).content.decode()
-    assert "must be at most 50,000 logs per export" in too_many
+    assert "must be at most 10,000,000 logs per export" in too_many
     full_page = member_client.get(f"/exports/preview/?{query}")
     assert b"<html" in full_page.content and b'data-testid="preview-rows">100<' in full_page.content
 
@@ -225,7 +225,7 @@ def test_request_export_by_htmx_returns_the_new_list_with_the_row_on_top(member_
 
 @pytest.mark.parametrize("data, field, message", [
     ({"requested_data": []}, "requested_data", "choose at least one field"),
-    ({"limit": "50001"}, "limit", "must be at most 50,000 logs per export"),
+    ({"limit": "10000001"}, "limit", "must be at most 10,000,000 logs per export"),
     ({"limit": "0"}, "limit", "must be at least 1"),
     ({"limit": "many"}, "limit", "Enter a whole number."),
     ({"offset": "-1"}, "offset", "must be 0 or more"),

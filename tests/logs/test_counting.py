@@ -60,7 +60,7 @@ def test_the_logs_page_counts_its_filters_exactly_past_the_cap(client, user, wor
                                                                 settings):
     # Every filter the page offers (time range, model, status code) is counted from the hourly
     # counts: exact past the cap, never "more than".
-    settings.EXPORTS_MAX_LOGS_PER_JOB = 10
+    settings.EXPORTS_MAX_LOGS_PER_EXPORT = 10
     make_logs(workspace, 15)
     make_logs(workspace, 4, status_code=500, ai_model="gpt-4o")
     client.force_login(user)
@@ -74,7 +74,7 @@ def test_the_logs_page_counts_its_filters_exactly_past_the_cap(client, user, wor
 
 def test_the_preview_counts_exactly_past_the_cap_and_sizes_the_export(client, user, workspace,
                                                                       settings):
-    settings.EXPORTS_MAX_LOGS_PER_JOB = 10
+    settings.EXPORTS_MAX_LOGS_PER_EXPORT = 10
     make_logs(workspace, 25)
     client.force_login(user)
     query = "/exports/preview/?time_range=24h&status_code=200&requested_data=id&limit=10"

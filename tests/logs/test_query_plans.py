@@ -37,8 +37,9 @@ ROWS = 20_000
 
 
 @pytest.fixture
-def big_workspace(workspace, other_workspace, settings):
-    settings.EXPORTS_MAX_LOGS_PER_JOB = 1_000
+def big_workspace(workspace, other_workspace, settings, monkeypatch):
+    settings.EXPORTS_MAX_LOGS_PER_EXPORT = 1_000
+    monkeypatch.setattr("logs.views.LIST_COUNT_BOUND", 1_000)  # the Logs page's count, bounded
     now = timezone.now()
     seed_logs(workspace_id=workspace.id, count=ROWS, now=now, days=30, seed=1)
     seed_logs(workspace_id=other_workspace.id, count=2_000, now=now, days=30, seed=2)
