@@ -114,8 +114,8 @@ def test_a_format_requested_on_the_page_and_by_the_api_reads_back_to_the_jsonl_e
     assert re.search(rf"<dt>Rows skipped</dt><dd>{skipped}\b", detail)
 
 
-def test_the_api_refuses_an_unknown_format_naming_the_accepted_ones(workspace):
-    api = ApiClient(issue_key(workspace)[1])
+def test_the_api_refuses_an_unknown_format_naming_the_accepted_ones(seeded):
+    api = ApiClient(issue_key(seeded)[1])
     response = api.post("/v1/logs/exports", {"requested_data": ["id"], "format": "xlsx"})
     assert response.status_code == 422
     error = response.json()["error"]
