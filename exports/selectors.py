@@ -113,3 +113,16 @@ def export_manifest(job: ExportJob) -> dict | None:
     if job.status != ExportJob.Status.SUCCESS or not job.manifest:
         return None
     return job.manifest
+
+
+def part_attempt_outlived(*, job_id, attempt: int, index: int, part_attempt: int, now) -> bool:
+    """attempt_outlived for one part of an export in parts: its lease has passed, or its
+    export or the part was replaced, cancelled or failed meanwhile. Never once it succeeded."""
+    return (
+        ExportPart.objects.filter(export_id=job_id, index=index)
+        .exclude(status=ExportPart.Status.SUCCESS)
+        .exclude(attempt=part_attempt, status=ExportPart.Status.IN_PROGRESS,
+                 lease_expires_at__gte=now, export__status=ExportJob.Status.IN_PROGRESS,
+                 export__attempt=attempt)
+        .exists()
+    )

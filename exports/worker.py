@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 MAINTENANCE_CHECK_SECONDS = 300  # one UPDATE that finds the pass not due: cheap to ask often
 EXPORT_TASK = "exports.tasks.run_export"
+PART_TASK = "exports.tasks.run_export_part"
+JOIN_TASK = "exports.tasks.join_export"
 
 
 def reconcile_periodically(stop: threading.Event) -> None:
@@ -64,13 +66,21 @@ def maintain_periodically(stop: threading.Event) -> None:
 def horse_outlived_its_lease(job, *, working_seconds: float) -> bool:
     """A horse that has had a lease's time to renew it, and whose attempt is no longer wanted
     alive (exports.selectors.attempt_outlived)."""
-    from exports.selectors import attempt_outlived
+    from exports.selectors import attempt_outlived, part_attempt_outlived
 
-    if job.func_name != EXPORT_TASK or working_seconds < settings.EXPORTS_LEASE_SECONDS:
+    if working_seconds < settings.EXPORTS_LEASE_SECONDS:
         return False
-    job_id, attempt = job.args
     try:
-        return attempt_outlived(job_id=job_id, attempt=attempt, now=timezone.now())
+        # A part's horse renews its part's lease; a whole export's and a join's renew the
+        # export's own.
+        if job.func_name == PART_TASK:
+            job_id, attempt, index, part_attempt = job.args
+            return part_attempt_outlived(job_id=job_id, attempt=attempt, index=index,
+                                         part_attempt=part_attempt, now=timezone.now())
+        if job.func_name in (EXPORT_TASK, JOIN_TASK):
+            job_id, attempt = job.args
+            return attempt_outlived(job_id=job_id, attempt=attempt, now=timezone.now())
+        return False
     finally:
         connection.close()  # never open in this process when it forks the next horse
 

@@ -328,3 +328,31 @@ def test_a_hung_work_horse_is_ended_by_its_worker_and_the_retry_runs_there(
     wait_for(lambda: not process_alive(horse), timeout=10, message="the hung horse lives on")
     assert partial_files(export_storage_dir) == []
     assert worker.poll() is None  # the one worker lived on and ran the retry
+
+
+def test_a_hung_horse_of_one_part_is_ended_and_the_part_runs_again_there(
+    logs_3000, rq_workers, export_storage_dir, settings
+):
+    """The same for an export in parts: a part's horse renews its part's lease, not the
+    export's, and a stopped one is ended all the same, so its part runs again on that worker."""
+    settings.EXPORTS_PART_LOGS = 1000  # 2,900 logs: three parts
+    parts = {"EXPORTS_PART_LOGS": "1000"}
+    expected = reference_export(logs_3000, rq_workers, export_storage_dir)
+    worker = rq_workers.start(burst=False, EXPORTS_MAX_ROWS_PER_SECOND="1000",
+                              EXPORTS_JOB_TIMEOUT="600", **FAST, **parts)
+    job = new_export(logs_3000)
+    services.export_job_start(job=job)
+    assert job.part_count == 3
+    mid_export(job, rows=300)
+    [horse] = wait_for(lambda: rq_workers.horses(worker), message="no work horse")
+    os.kill(horse, signal.SIGSTOP)
+    try:
+        finished(job, timeout=90)
+    finally:
+        if process_alive(horse):
+            os.kill(horse, signal.SIGKILL)
+    assert job.status == Status.SUCCESS, job.error
+    assert job.sha256 == file_digest(export_storage_dir, job) == expected
+    assert max(job.parts.values_list("attempt", flat=True)) == 2
+    wait_for(lambda: not process_alive(horse), timeout=10, message="the hung horse lives on")
+    assert worker.poll() is None
