@@ -30,6 +30,10 @@ MAINTENANCE_CHECK_SECONDS = 300  # one UPDATE that finds the pass not due: cheap
 EXPORT_TASK = "exports.tasks.run_export"
 PART_TASK = "exports.tasks.run_export_part"
 JOIN_TASK = "exports.tasks.join_export"
+# Held by each periodic pass and by the fork of a work horse: a horse forked while a pass held
+# a lock of its own (boto3's, a connection's, logging's) inherits it held and waits on it for
+# ever (seen: a part's horse stuck at 0 rows while its lease thread kept renewing).
+FORK_GUARD = threading.Lock()
 
 
 def reconcile_periodically(stop: threading.Event) -> None:
@@ -37,7 +41,8 @@ def reconcile_periodically(stop: threading.Event) -> None:
 
     while not stop.wait(settings.EXPORTS_RECONCILE_SECONDS):
         try:
-            report = reconcile()
+            with FORK_GUARD:
+                report = reconcile()
             acted = report.retried or report.failed or report.partials_removed
             (logger.warning if acted else logger.debug)("reconciler: %s", report)
         except Exception:  # the next tick tries again; the worker itself carries on
@@ -54,7 +59,8 @@ def maintain_periodically(stop: threading.Event) -> None:
     by = f"worker {socket.gethostname()}:{os.getpid()}"
     while True:
         try:
-            run_maintenance(by=by, interval=timedelta(seconds=interval))
+            with FORK_GUARD:
+                run_maintenance(by=by, interval=timedelta(seconds=interval))
         except Exception:  # a claim taken stands: the next pass is one interval later
             logger.exception("maintenance: pass failed")
         finally:
@@ -109,6 +115,10 @@ class ExportWorker(Worker):
             logger.warning("job %s: its work horse %s stopped renewing its lease; ending it",
                            job.id, self.horse_pid)
             self.kill_horse()
+
+    def fork_work_horse(self, *args, **kwargs):
+        with FORK_GUARD:
+            return super().fork_work_horse(*args, **kwargs)
 
     def work(self, *args, **kwargs) -> bool:
         stop = threading.Event()
