@@ -14,13 +14,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # re's own parser
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from exports.redaction.detectors import DETECTORS
-
-from re import _parser as sre_parse  # the parser re itself uses (Python 3.11+)
 
 PAYLOAD_FIELDS = ("request", "response", "metadata")
 MAX_PATTERNS = 20
