@@ -61,6 +61,10 @@ class ExportJob(models.Model):
     # Logs of the slice the file leaves out by the format's rule (finetune.jsonl: not a
     # successful chat completion); 0 for every other format.
     rows_skipped = models.PositiveIntegerField(default=0)
+    # The redaction rules the export applies (exports.redaction.rules, normal form) and how
+    # many values each replaced or key it dropped (summed over the parts).
+    redaction = models.JSONField(default=dict, blank=True)
+    redaction_counts = models.JSONField(default=dict, blank=True)
     file_name = models.CharField(max_length=500, blank=True, default="")
     file_size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -140,6 +144,7 @@ class ExportPart(models.Model):
     row_limit = models.PositiveIntegerField()
     rows_written = models.PositiveIntegerField(default=0)
     rows_skipped = models.PositiveIntegerField(default=0)
+    redaction_counts = models.JSONField(default=dict, blank=True)
     file_name = models.CharField(max_length=500, blank=True, default="")
     file_size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")

@@ -465,7 +465,8 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
     ))
 
 def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
-                       sha256: str, manifest: dict, skipped: int = 0) -> bool:
+                       sha256: str, manifest: dict, skipped: int = 0,
+                       redaction_counts: dict | None = None) -> bool:
     """In progress → success with the attempt's file; False when the run was cancelled or
     replaced meanwhile (the file is then not the export's)."""
     now = timezone.now()
@@ -476,6 +477,7 @@ def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_
         lease_expires_at=None,
         rows_written=rows,
         rows_skipped=skipped,
+        redaction_counts=redaction_counts or {},
         total_records=rows + skipped,
         file_name=file_name,
         file_size=file_size,
@@ -557,7 +559,8 @@ def export_job_sum_progress(*, job_id, attempt: int) -> None:
 
 def export_part_succeed(*, job_id, attempt: int, index: int, part_attempt: int, file_name: str,
                         rows: int, file_size: int, sha256: str, first_created_at,
-                        last_created_at, skipped: int = 0) -> bool:
+                        last_created_at, skipped: int = 0,
+                        redaction_counts: dict | None = None) -> bool:
     """A part's attempt → success with its object; False when the part or its export was
     replaced or cancelled meanwhile (the object is then not the part's)."""
     ids = list(_running_part(job_id=job_id, attempt=attempt, index=index,
@@ -566,8 +569,9 @@ def export_part_succeed(*, job_id, attempt: int, index: int, part_attempt: int, 
         id__in=ids, status=ExportPart.Status.IN_PROGRESS, attempt=part_attempt,
     ).update(
         status=ExportPart.Status.SUCCESS, lease_expires_at=None, rows_written=rows,
-        rows_skipped=skipped, file_name=file_name, file_size=file_size, sha256=sha256,
-        first_created_at=first_created_at, last_created_at=last_created_at,
+        rows_skipped=skipped, redaction_counts=redaction_counts or {}, file_name=file_name,
+        file_size=file_size, sha256=sha256, first_created_at=first_created_at,
+        last_created_at=last_created_at,
         finished_at=timezone.now(),
     ))
 
