@@ -206,6 +206,8 @@ class ExportEvent(models.Model):
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     attempt = models.PositiveIntegerField(default=0)
+    # What the action applied, such as the redaction rules an export was created or started with.
+    details = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -241,3 +243,23 @@ class MaintenanceState(models.Model):
 
     def __str__(self) -> str:
         return f"last maintenance pass {self.started_at or 'never'}"
+
+
+class RedactionPolicy(models.Model):
+    """A workspace's redaction rules: the defaults of its exports, and when mandatory the least
+    every export of the workspace must apply (exports.redaction.policy)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="redaction_policy"
+    )
+    rules = models.JSONField(default=dict, blank=True)  # exports.redaction.rules' normal form
+    mandatory = models.BooleanField(
+        default=False, help_text="No export of the workspace may apply fewer rules.")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "redaction policies"
+
+    def __str__(self) -> str:
+        return f"Redaction policy of {self.workspace}"

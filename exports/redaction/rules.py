@@ -21,18 +21,23 @@ from django.core.exceptions import ValidationError
 
 from exports.redaction.detectors import DETECTORS
 
-PAYLOAD_FIELDS = ("request", "response", "metadata")
 MAX_PATTERNS = 20
 MAX_REGEX_LENGTH = 500
 MAX_DROP_KEYS = 50
 PATTERN_BUDGET_SECONDS = 2.0  # the child's whole run: start-up plus every crafted text
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-KEY_RE = re.compile(r"[^.\s]{1,100}(?:\.[^.\s]{1,100}){0,9}")
+DROP_KEY_PATTERN = r"^(request|response|metadata)(\.[^.\s]{1,100}){1,9}$"
+KEY_RE = re.compile(DROP_KEY_PATTERN)
 EMPTY: dict = {"detectors": [], "patterns": [], "drop_keys": []}
 
 
-def _error(where: str, message: str) -> ValidationError:
-    return ValidationError({where: message})
+# The codes of what no JSON schema can state: a regex that does not compile or could run for
+# ever, a name used twice (the API answers them 422 with these codes).
+INVALID_PATTERN = "invalid_pattern"
+
+
+def _error(where: str, message: str, code: str | None = None) -> ValidationError:
+    return ValidationError({where: ValidationError(message, code=code)})
 
 
 def is_empty(rules: dict | None) -> bool:
@@ -87,7 +92,8 @@ def _patterns(raw: Any, where: str) -> list[dict]:
             raise _error(f"{at}.name", "must be 1–40 lower-case letters, digits or _, "
                                        "starting with a letter")
         if name in seen:
-            raise _error(f"{at}.name", f"{name!r} is already a detector or pattern name")
+            raise _error(f"{at}.name", f"{name!r} is already a detector or pattern name",
+                         INVALID_PATTERN)
         seen.add(name)
         check_pattern(regex, where=f"{at}.regex")
         patterns.append({"name": name, "regex": regex})
@@ -99,8 +105,7 @@ def _drop_keys(raw: Any, where: str) -> list[str]:
     if len(items) > MAX_DROP_KEYS:
         raise _error(where, f"at most {MAX_DROP_KEYS} keys")
     for index, item in enumerate(items):
-        if not isinstance(item, str) or not KEY_RE.fullmatch(item) or "." not in item \
-                or item.split(".", 1)[0] not in PAYLOAD_FIELDS:
+        if not isinstance(item, str) or not KEY_RE.fullmatch(item):
             raise _error(f"{where}[{index}]",
                          "must be a dotted path under request, response or metadata, "
                          "such as metadata.user_email")
@@ -158,25 +163,27 @@ for text in texts:
 
 def check_pattern(regex: Any, *, where: str) -> re.Pattern:
     if not isinstance(regex, str) or not regex:
-        raise _error(where, "must be a non-empty regular expression")
+        raise _error(where, "must be a non-empty regular expression", INVALID_PATTERN)
     if len(regex) > MAX_REGEX_LENGTH:
-        raise _error(where, f"must be at most {MAX_REGEX_LENGTH} characters")
+        raise _error(where, f"must be at most {MAX_REGEX_LENGTH} characters", INVALID_PATTERN)
     try:
         compiled = re.compile(regex)
         parsed = sre_parse.parse(regex)
     except (re.error, RecursionError, OverflowError) as error:
-        raise _error(where, f"is not a valid regular expression: {error}") from None
+        raise _error(where, f"is not a valid regular expression: {error}",
+                     INVALID_PATTERN) from None
     if compiled.search(""):
-        raise _error(where, "matches empty text; it must match at least one character")
+        raise _error(where, "matches empty text; it must match at least one character",
+                     INVALID_PATTERN)
     risk = _risky_shape(list(parsed))
     if risk:
-        raise _error(where, f"is refused: {risk}")
+        raise _error(where, f"is refused: {risk}", INVALID_PATTERN)
     try:
         subprocess.run([sys.executable, "-I", "-c", _PROBE], input=regex, text=True,
                        timeout=PATTERN_BUDGET_SECONDS, check=True, capture_output=True)
     except subprocess.TimeoutExpired:
         raise _error(where, "is refused: it runs too long on crafted text "
-                            f"(over {PATTERN_BUDGET_SECONDS:g} s)") from None
+                            f"(over {PATTERN_BUDGET_SECONDS:g} s)", INVALID_PATTERN) from None
     except subprocess.CalledProcessError:
-        raise _error(where, "is not a valid regular expression") from None
+        raise _error(where, "is not a valid regular expression", INVALID_PATTERN) from None
     return compiled
