@@ -10,6 +10,10 @@ import ipaddress
 import re
 
 DETECTORS: tuple[str, ...] = ("email", "phone", "credit_card", "ip_address", "secret")
+DETECTOR_LABELS = {"email": "E-mail addresses", "phone": "Phone numbers",
+                   "credit_card": "Card numbers (Luhn-checked)",
+                   "ip_address": "IP addresses (IPv4, IPv6)",
+                   "secret": "Secrets (API keys, bearer tokens, JWTs, private keys)"}
 
 # Secrets first: a JWT or key may hold digits or dots that another detector would take.
 _SECRET = (

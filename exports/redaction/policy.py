@@ -39,6 +39,19 @@ def missing_rule(required: dict, rules: dict) -> tuple[str, str] | None:
     return None
 
 
+def with_required(rules: dict, required: dict) -> dict:
+    """The rules with every rule of a mandatory policy added (patterns by name and regex)."""
+    patterns = list(rules.get("patterns", []))
+    for item in required.get("patterns", []):
+        if item not in patterns:
+            patterns.append(item)
+    return {"detectors": sorted(set(rules.get("detectors", [])) | set(required.get("detectors",
+                                                                               []))),
+            "patterns": patterns,
+            "drop_keys": sorted(set(rules.get("drop_keys", [])) | set(required.get("drop_keys",
+                                                                               [])))}
+
+
 def ensure_policy_kept(workspace_id, rules: dict) -> None:
     policy = workspace_policy(workspace_id)
     if policy is None or not policy.mandatory:

@@ -45,6 +45,21 @@ def is_empty(rules: dict | None) -> bool:
                              or rules.get("drop_keys"))
 
 
+def describe_redaction(rules: dict | None) -> str:
+    """One line for people: "email, secret; patterns employee_id; dropping metadata.x"."""
+    if is_empty(rules):
+        return "None"
+    assert rules is not None
+    parts = []
+    if rules.get("detectors"):
+        parts.append(", ".join(rules["detectors"]))
+    if rules.get("patterns"):
+        parts.append("patterns " + ", ".join(item["name"] for item in rules["patterns"]))
+    if rules.get("drop_keys"):
+        parts.append("dropping " + ", ".join(rules["drop_keys"]))
+    return "; ".join(parts)
+
+
 def normalise_redaction(raw: Any, *, field: str = "redaction") -> dict:
     """The rules in normal form: detectors in catalogue order, patterns as given, keys sorted."""
     if raw in (None, ""):
