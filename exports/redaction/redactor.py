@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from exports.redaction.detectors import DETECTOR_REGEX, DETECTORS, confirmed
+from exports.redaction.rules import check_pattern
 from logs.canonical_json import canonical_json
 
 
@@ -27,7 +28,10 @@ def mark(name: str) -> str:
 class Redactor:
     def __init__(self, rules: dict):
         self.detectors = frozenset(rules.get("detectors") or ())
-        self.patterns = [(item["name"], re.compile(item["regex"]))
+        # Checked again here, bounded in time: rules that reached the database some other way
+        # fail the export with the pattern's name rather than hang it.
+        self.patterns = [(item["name"], check_pattern(item["regex"],
+                                                      where=f"redaction pattern {item['name']}"))
                          for item in rules.get("patterns") or ()]
         # {"metadata": [["user_email"]], "request": [["user"]]}
         self.drops: dict[str, list[list[str]]] = {}
