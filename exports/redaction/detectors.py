@@ -1,13 +1,15 @@
 """The built-in detectors: one regular expression each, plus a check where a regex alone would
 replace look-alikes (Luhn for card numbers, the ipaddress module for IPv6).
 
-All of them are joined into one alternation (DETECTOR_REGEX) so a text is scanned once.
+Each has a cheap guard (DETECTOR_REGEXES), so a text without anything of its kind costs one fast
+scan.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 DETECTORS: tuple[str, ...] = ("email", "phone", "credit_card", "ip_address", "secret")
 DETECTOR_LABELS = {"email": "E-mail addresses", "phone": "Phone numbers",
@@ -25,6 +27,9 @@ _SECRET = (
     r"|(?<![\w])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
     r"|(?i:bearer)[ \t]+[A-Za-z0-9._~+/-]{16,}=*"
 )
+# Substring tests are several times faster than a regex alternation of the same literals.
+_SECRET_MARKS = ("sk-", "AKIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "eyJ",
+                 "PRIVATE KEY", "earer", "EARER")
 _EMAIL = (r"(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
           r"\.[A-Za-z]{2,24}(?![\w])")
 # 13–19 digits, single spaces or dashes between them; Luhn decides.
@@ -44,9 +49,16 @@ _PHONE = (
     r"|(?<![\w.-])0\d{2,4} \d{3,4} ?\d{3,4}(?![\w.-])"
 )
 
-DETECTOR_REGEX = re.compile(
-    f"(?P<secret>{_SECRET})|(?P<email>{_EMAIL})|(?P<credit_card>{_CARD})"
-    f"|(?P<ip_address>{_IPV4}|{_IPV6})|(?P<phone>{_PHONE})"
+# Each detector's regex, in the order they run (secrets first), with a guard: a cheap test that
+# most texts fail, so the detector's regex (whose lookbehinds re cannot skip ahead with) scans
+# only the texts that may hold its kind.
+DETECTOR_REGEXES: tuple[tuple[str, Callable[[str], object], re.Pattern[str]], ...] = (
+    ("secret", lambda text: any(mark in text for mark in _SECRET_MARKS), re.compile(_SECRET)),
+    ("email", lambda text: "@" in text, re.compile(_EMAIL)),
+    ("credit_card", re.compile(r"\d(?:[ -]?\d){12}").search, re.compile(_CARD)),
+    ("ip_address", re.compile(r"\d\.\d{1,3}\.\d|::|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:").search,
+     re.compile(f"{_IPV4}|{_IPV6}")),
+    ("phone", re.compile(r"\+\d|\d{3}\)[ .-]?\d|\d{3}[ .-]\d{3}").search, re.compile(_PHONE)),
 )
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from exports.redaction.detectors import DETECTOR_REGEX, DETECTORS, confirmed
+from exports.redaction.detectors import DETECTOR_REGEXES, confirmed
 from exports.redaction.rules import check_pattern
 from logs.canonical_json import canonical_json
 
@@ -41,6 +42,9 @@ class Redactor:
         self.drop_paths = {column: [".".join([column, *path]) for path in paths]
                            for column, paths in self.drops.items()}
         self.counts: Counter[str] = Counter()
+        self.detector_steps = [(kind, guard, regex, self._replacer(kind))
+                               for kind, guard, regex in DETECTOR_REGEXES
+                               if kind in self.detectors]
 
     @property
     def active(self) -> bool:
@@ -48,25 +52,25 @@ class Redactor:
 
     # --- Text ---------------------------------------------------------------------------------
 
-    def _replace(self, match: re.Match) -> str:
-        kind = match.lastgroup
-        # lastgroup can name an inner group (the phone's separator): find the detector's.
-        if kind not in DETECTORS:
-            kind = next(name for name in DETECTORS if match.group(name) is not None)
-        text = match.group(0)
-        if kind not in self.detectors or not confirmed(kind, text):
-            return text
-        self.counts[kind] += 1
-        return mark(kind)
+    def _replacer(self, kind: str) -> Callable[[re.Match], str]:
+        def replace(match: re.Match) -> str:
+            text = match.group(0)
+            if not confirmed(kind, text):
+                return text
+            self.counts[kind] += 1
+            return mark(kind)
+
+        return replace
 
     def _might_match(self, text: str) -> bool:
-        if self.detectors and DETECTOR_REGEX.search(text):
+        if any(guard(text) for _, guard, _, _ in self.detector_steps):
             return True
         return any(pattern.search(text) for _, pattern in self.patterns)
 
     def text(self, value: str) -> str:
-        if self.detectors:
-            value = DETECTOR_REGEX.sub(self._replace, value)
+        for _, guard, regex, replace in self.detector_steps:
+            if guard(value):
+                value = regex.sub(replace, value)
         for name, pattern in self.patterns:
             value, found = pattern.subn(mark(name), value)
             if found:
