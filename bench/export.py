@@ -316,7 +316,7 @@ def main() -> int:
           f"request+response JSON {payload_average(workspace):,.0f} bytes on average")
 
     if args.redact:
-        return bench_redaction(database_url, workspace.slug, args)
+        return bench_redaction(database_url, workspace.slug, args)  # type: ignore[attr-defined]
     # Untimed warm-up of each, so every timed run finds the same (warm) page cache.
     export_in_fresh_process(database_url, workspace.slug, args.rows, args.format)
     reference = connection.vendor == "postgresql"
