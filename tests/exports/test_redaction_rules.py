@@ -101,3 +101,10 @@ def test_json_payloads_keep_their_text_unless_changed_and_drop_keys():
     assert redactor.json_text("metadata", None) is None
     assert redactor.summary() == {"email": 1, "employee_id": 1, "metadata.user_email": 1,
                                   "request.messages.name": 1}
+
+
+def test_a_card_number_is_no_phone_number_when_only_phones_are_redacted():
+    redactor = Redactor({"detectors": ["phone"]})
+    for card in ("4841 0934 0751 7408", "5500 0000 0000 0004"):
+        assert redactor.text(f"card {card}.") == f"card {card}."
+    assert redactor.text("call 020 7946 0958.") == "call [REDACTED:phone]."
