@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
+from exports.redaction.policy import POLICY_NOT_KEPT
+from exports.redaction.rules import INVALID_PATTERN
 from exports.services import EMPTY_EXPORT
 from logs.filters import CONFLICT
 from ops.database import RETRY_AFTER_SECONDS, connection_lost
@@ -74,7 +76,8 @@ def from_validation_error(error: ValidationError) -> ApiError:
         field_name = None if field == "__all__" else field
         message = f"{field_name}: {reason}" if field_name else reason
         # Values each valid, refused together: what the OpenAPI document cannot state.
-        code = {CONFLICT: "conflicting_values", EMPTY_EXPORT: "no_matching_logs"}.get(
+        code = {CONFLICT: "conflicting_values", EMPTY_EXPORT: "no_matching_logs",
+                INVALID_PATTERN: INVALID_PATTERN, POLICY_NOT_KEPT: POLICY_NOT_KEPT}.get(
             error.error_dict[field][0].code or "", "invalid_value")
         return ApiError(422, message, code=code, field=field_name)
     return ApiError(422, error.messages[0], code="invalid_value")

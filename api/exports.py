@@ -86,8 +86,10 @@ def _summary(job: ExportJob) -> dict:
 def create_export(request: HttpRequest, payload: CreateExportRequest):
     given_fields(payload)
     workspace = resolve_workspace(request.auth, payload.workspace_id)
+    redaction = {"redaction": payload.redaction} if "redaction" in payload.model_fields_set else {}
     job = services.export_job_create(
         workspace=workspace,
+        **redaction,
         requested_data=payload.requested_data,
         description=payload.description if payload.description is not None else "",
         file_format=payload.format,
@@ -137,7 +139,8 @@ def update_export(request: HttpRequest, exportId: str,  # noqa: N803
     if payload.workspace_id not in (None, "", str(job.workspace_id), job.workspace.slug):
         raise not_found("export")
     changes: dict[str, Any] = {name: getattr(payload, name)
-                               for name in ("requested_data", "description") if name in given}
+                               for name in ("requested_data", "description", "redaction")
+                               if name in given}
     if "format" in given:
         changes["file_format"] = payload.format
     if given & {"filters", "limit", "offset"}:

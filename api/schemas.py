@@ -32,6 +32,13 @@ from exports.failures import plain_failure_reason
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
 from exports.formats import DEFAULT_FORMAT, FORMATS
 from exports.models import ExportEvent, ExportJob
+from exports.redaction.detectors import DETECTORS
+from exports.redaction.rules import (
+    DROP_KEY_PATTERN,
+    MAX_DROP_KEYS,
+    MAX_PATTERNS,
+    MAX_REGEX_LENGTH,
+)
 from logs.filters import (
     DECIMAL_RANGES,
     MAX_COST,
@@ -199,6 +206,26 @@ class ExportRequest(Closed):
         "type": "string", "enum": list(ExportJob.Format.values), "default": DEFAULT_FORMAT,
         "description": "The file's format: " + "; ".join(
             f"`{fmt.name}`: {fmt.summary}" for fmt in FORMATS)}) = None
+    # Checked by exports.redaction.rules (one error shape, naming e.g.
+    # redaction.patterns[0].regex); left out, the workspace's default rules apply.
+    redaction: Annotated[Any, DocumentedAs(Redaction)] = None
+
+
+class RedactionPattern(Closed):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Shown in the mark: "
+                      "[REDACTED:<name>]")
+    regex: str = Field(min_length=1, max_length=MAX_REGEX_LENGTH,
+                       description="A Python regular expression; refused (422 invalid_pattern) "
+                                   "when it could run for ever")
+
+
+class Redaction(Closed):
+    detectors: list[Literal[DETECTORS]] = []  # type: ignore[valid-type]
+    patterns: list[RedactionPattern] = Field(default=[], max_length=MAX_PATTERNS)
+    drop_keys: list[Annotated[str, Field(pattern=DROP_KEY_PATTERN)]] = Field(
+        default=[], max_length=MAX_DROP_KEYS,
+        description="Dotted paths under request, response or metadata, removed wherever they "
+                    "appear")
 
 
 class CreateExportRequest(ExportRequest):
@@ -236,6 +263,9 @@ class ExportItem(Schema):
     rows_skipped: int = Field(ge=0, description="Logs of the slice the format left out "
                                                 "(finetune.jsonl: not a chat completion)")
     progress: float = Field(ge=0, le=1)
+    redaction: dict[str, Any] = Field(description="The redaction rules the export applies")
+    redaction_counts: dict[str, int] = Field(description="Values each rule replaced (or keys "
+                                             "it dropped) in the file")
     file_size: int | None
     sha256: str | None
     error: str | None

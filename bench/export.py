@@ -5,6 +5,7 @@
     make bench BENCH_ARGS="--format csv"         # against \\copy ... WITH CSV HEADER
     make bench BENCH_ARGS="--format parquet"     # against \\copy to CSV + pyarrow to Parquet
     .venv/bin/python bench/export.py --sqlite    # SQLite mode: rows/s of the portable path
+    make bench BENCH_ARGS="--redact"             # all five detectors against no redaction
 
 On PostgreSQL it makes sure a dedicated workspace (`bench-<rows>`) holds the rows (seeded once
 with ~1.4 KB of request/response JSON each, then reused), runs a full export job of those logs
@@ -18,6 +19,9 @@ The reference follows the format: for jsonl `\\copy (SELECT row_to_json(t) ...)`
 `\\copy (SELECT <the columns> ...) TO file WITH CSV HEADER`; for parquet the pipeline a user
 would write by hand: that CSV \\copy, then pyarrow reads the CSV and writes zstd Parquet. The
 reference's file is fsynced, as the export's is.
+
+With --redact the export applies all five redaction detectors and the reference is the same
+export job without redaction (target: at least REDACT_TARGET_RATIO of its speed).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGET_RATIOS = {"jsonl": 0.8, "jsonl.gz": 0.8, "csv": 0.9, "csv.gz": 0.9, "parquet": 1.0}
+REDACT_TARGET_RATIO = 0.5
 TARGET_RSS_MB = 150
 # pyarrow's libraries are ~40 MB resident on top of Django's ~75 MB, and one row group is built
 # in memory (exports.formats.parquet.ROW_GROUP_BYTES).
@@ -138,16 +143,19 @@ def payload_average(workspace) -> float:
 
 # --- One export, in a process of its own -------------------------------------------------------
 
-def run_one_export(workspace_slug: str, rows: int, file_format: str) -> dict:
+def run_one_export(workspace_slug: str, rows: int, file_format: str,
+                   redact: bool = False) -> dict:
     """Runs in the child: a real job through the real job code; prints its time and memory."""
     from accounts.models import Workspace
     from exports import services
     from exports.fields import ALL_FIELD_NAMES
+    from exports.redaction.detectors import DETECTORS
 
     workspace = Workspace.objects.get(slug=workspace_slug)
     job = services.export_job_create(
         workspace=workspace, filters={}, requested_data=list(ALL_FIELD_NAMES), limit=rows,
         description="benchmark", file_format=file_format,
+        redaction={"detectors": list(DETECTORS)} if redact else None,
     )
     return run_job_here(job, rows=rows)
 
@@ -178,10 +186,11 @@ def run_job_here(job, *, rows: int) -> dict:
 
 
 def export_in_fresh_process(database_url: str, workspace_slug: str, rows: int,
-                            file_format: str) -> dict:
+                            file_format: str, redact: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
         command = [sys.executable, __file__, "--child", workspace_slug, "--rows", str(rows),
-                   "--storage-dir", folder, "--format", file_format]
+                   "--storage-dir", folder, "--format", file_format,
+                   *(["--redact"] if redact else [])]
         env = {**os.environ, "DATABASE_URL": database_url}
         output = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
         return json.loads(output.stdout.strip().splitlines()[-1])
@@ -277,13 +286,15 @@ def main() -> int:
                         help="the export's format (and the reference that fits it)")
     parser.add_argument("--sqlite", action="store_true",
                         help="SQLite mode (var/bench.sqlite3): rows/s of the portable path")
+    parser.add_argument("--redact", action="store_true",
+                        help="all five redaction detectors, against the export without them")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--storage-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
         setup_django(os.environ["DATABASE_URL"], args.storage_dir, max_logs=args.rows)
-        print(json.dumps(run_one_export(args.child, args.rows, args.format)))
+        print(json.dumps(run_one_export(args.child, args.rows, args.format, args.redact)))
         return 0
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -304,6 +315,8 @@ def main() -> int:
     print(f"{connection.vendor}: {args.rows:,} logs in workspace {workspace.slug}, "
           f"request+response JSON {payload_average(workspace):,.0f} bytes on average")
 
+    if args.redact:
+        return bench_redaction(database_url, workspace.slug, args)  # type: ignore[attr-defined]
     # Untimed warm-up of each, so every timed run finds the same (warm) page cache.
     export_in_fresh_process(database_url, workspace.slug, args.rows, args.format)
     reference = connection.vendor == "postgresql"
@@ -339,6 +352,28 @@ def main() -> int:
           f"(≤ {target_rss}: {'met' if peak_rss_mb <= target_rss else 'NOT met'})")
     print(f"rows={args.rows} export_s={export_s:.3f} copy_s={copy_s:.3f} ratio={ratio:.2f} "
           f"peak_rss_mb={peak_rss_mb:.1f} format={args.format}")
+    return 0
+
+
+def bench_redaction(database_url: str, slug: str, args) -> int:
+    """The export with all five detectors against the same export without redaction."""
+    export_in_fresh_process(database_url, slug, args.rows, args.format)  # warm-up
+    plain, redacted = [], []
+    for run in range(1, args.repeat + 1):
+        plain.append(export_in_fresh_process(database_url, slug, args.rows, args.format))
+        redacted.append(export_in_fresh_process(database_url, slug, args.rows, args.format,
+                                                redact=True))
+        print(f"run {run}: without {plain[-1]['seconds']:.3f}s, redacted "
+              f"{redacted[-1]['seconds']:.3f}s (peak RSS {redacted[-1]['peak_rss_mb']:.1f} MB)",
+              flush=True)
+    plain_s = statistics.median(run["seconds"] for run in plain)
+    redacted_s = statistics.median(run["seconds"] for run in redacted)
+    peak_rss_mb = max(run["peak_rss_mb"] for run in redacted)
+    ratio = plain_s / redacted_s
+    print(f"targets: ratio {ratio:.2f} (≥ {REDACT_TARGET_RATIO}: "
+          f"{'met' if ratio >= REDACT_TARGET_RATIO else 'NOT met'})")
+    print(f"rows={args.rows} redacted_s={redacted_s:.3f} plain_s={plain_s:.3f} ratio={ratio:.2f} "
+          f"peak_rss_mb={peak_rss_mb:.1f} format={args.format} redact=all")
     return 0
 
 

@@ -25,15 +25,18 @@ from exports.access import ExportsUnavailable
 from exports.audit import Actor
 from exports.errors import InvalidTransition, QueueUnavailable
 from exports.fields import FIELDS, FIELDS_BY_NAME
-from exports.models import ExportEvent, ExportJob, MaintenanceState
+from exports.models import ExportEvent, ExportJob, MaintenanceState, RedactionPolicy
+from exports.redaction.policy import export_rules, save_policy
+from exports.redaction.rules import normalise_redaction
 
 Status = ExportJob.Status
 # What the page also answers with a refusal rather than an error page.
 REFUSALS = (InvalidTransition, ExportsUnavailable, QueueUnavailable)
 # A draft's settings may still change (through the service); everything else is a record.
-DRAFT_EDITABLE = ("description", "requested_data", "limit", "offset", "format")
+DRAFT_EDITABLE = ("description", "requested_data", "limit", "offset", "format", "redaction")
 RECORD_FIELDS = ("workspace", "created_by", "created_by_api_key", "filters_shown", "status",
                  "attempt", "error", "total_records", "rows_written", "rows_skipped",
+                 "redaction_counts",
                  "file_name", "file_size",
                  "sha256", "created_at", "started_at", "finished_at", "last_updated_at",
                  "expires_at", "lease_expires_at", "retries")
@@ -103,6 +106,15 @@ class ExportJobAdminForm(forms.ModelForm):
         model = ExportJob
         fields = DRAFT_EDITABLE
 
+    def clean_redaction(self):
+        # The same rules and the same workspace policy as the page and the API.
+        try:
+            return export_rules(self.instance.workspace_id, self.cleaned_data.get("redaction"),
+                                given=True)
+        except ValidationError as error:
+            raise ValidationError([f"{key}: {message}" for key, messages in
+                                   error.message_dict.items() for message in messages]) from None
+
     def _normalised(self, name: str, normalise):
         try:
             return normalise(self.cleaned_data.get(name))
@@ -136,8 +148,9 @@ class ExportJobAdmin(admin.ModelAdmin):
         (None, {"fields": ("workspace", "created_by", "created_by_api_key", "status",
                            "description")}),
         ("What it exports", {"fields": ("filters_shown", "requested_data", "limit", "offset",
-                                        "format")}),
+                                        "format", "redaction")}),
         ("Run", {"fields": ("attempt", "error", "total_records", "rows_written", "rows_skipped",
+                            "redaction_counts",
                             "created_at",
                             "started_at", "finished_at", "last_updated_at", "lease_expires_at",
                             "retries")}),
@@ -229,6 +242,11 @@ class ExportJobAdmin(admin.ModelAdmin):
         except REFUSALS as refusal:
             messages.error(request, f"{job}: {refusal.message}")
             return False
+        except ValidationError as refusal:  # a mandatory redaction policy the draft falls short of
+            messages.error(request, f"{job}: " + "; ".join(
+                f"{key}: {message}" for key, problems in refusal.message_dict.items()
+                for message in problems))
+            return False
         messages.success(request, f"{job}: {done}")
         return True
 
@@ -319,3 +337,28 @@ class ExportJobAdmin(admin.ModelAdmin):
             buttons.append({"label": "Download", "method": "get",
                             "url": reverse("admin:exports_exportjob_download", args=[job.pk])})
         return buttons
+
+
+class RedactionPolicyAdminForm(forms.ModelForm):
+    class Meta:
+        model = RedactionPolicy
+        fields = ("workspace", "rules", "mandatory")
+
+    def clean_rules(self):
+        try:
+            return normalise_redaction(self.cleaned_data.get("rules"))
+        except ValidationError as error:
+            raise ValidationError([f"{key}: {message}" for key, messages in
+                                   error.message_dict.items() for message in messages]) from None
+
+
+@admin.register(RedactionPolicy)
+class RedactionPolicyAdmin(admin.ModelAdmin):
+    form = RedactionPolicyAdminForm
+    list_display = ("workspace", "mandatory", "updated_at", "updated_by")
+    readonly_fields = ("updated_at", "updated_by")
+
+    def save_model(self, request, obj: RedactionPolicy, form, change) -> None:
+        saved = save_policy(workspace=obj.workspace, rules=obj.rules, mandatory=obj.mandatory,
+                            actor_label=request.user.get_username())
+        obj.pk = saved.pk

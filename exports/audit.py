@@ -57,7 +57,8 @@ class Actor:
                    ip_address=client_address(request))
 
 
-def record_export_event(*, job: ExportJob, action: str, actor: Actor | None) -> None:
+def record_export_event(*, job: ExportJob, action: str, actor: Actor | None,
+                        details: dict | None = None) -> None:
     """One audit entry; nothing when no actor is given (the worker, the reconciler, scripts)."""
     if actor is None:
         return
@@ -72,6 +73,7 @@ def record_export_event(*, job: ExportJob, action: str, actor: Actor | None) -> 
         api_key=actor.api_key,
         ip_address=actor.ip_address,
         attempt=job.attempt,
+        details=details or {},
     )
 
 

@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from exports.fields import DEFAULT_FIELD_NAMES, FIELDS
 from exports.formats import FORMATS_BY_NAME
 from exports.models import ExportJob
+from exports.redaction.detectors import DETECTOR_LABELS, DETECTORS
+from exports.redaction.policy import with_required
 from logs.forms import FILTER_ERROR_FIELDS, TimeRangeForm
 
 # Service error keys → the form field that shows them (filter keys: TimeRangeForm's).
@@ -82,7 +84,73 @@ def _dollars_to_cents(text: str) -> str:
         return text
 
 
-class ExportRequestForm(TimeRangeForm):
+class RedactionRulesForm(forms.Form):
+    """The three inputs of redaction rules (exports.redaction.rules), on the Request Data form
+    and the workspace's policy page."""
+
+    redact_detectors = forms.MultipleChoiceField(
+        label="Detectors", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(name, DETECTOR_LABELS[name]) for name in DETECTORS])
+    redact_patterns = forms.CharField(
+        label="Patterns", required=False, widget=forms.Textarea(attrs={
+            "rows": 2,
+            "placeholder": "name = regex, one per line, e.g. employee_id = EMP-[0-9]{6}"}))
+    redact_drop_keys = forms.CharField(
+        label="Drop keys", required=False, widget=forms.TextInput(attrs={
+            "placeholder": "e.g. metadata.user_email, request.user"}))
+
+    def set_policy(self, policy, *, fixed: bool = True) -> None:
+        # The workspace's rules: the defaults of a new request; when mandatory, fixed.
+        self.policy = policy if fixed else None
+        rules = policy.rules if policy is not None else {}
+        self.fields["redact_detectors"].initial = rules.get("detectors", [])
+        self.fields["redact_patterns"].initial = "\n".join(
+            f"{item['name']} = {item['regex']}" for item in rules.get("patterns", []))
+        self.fields["redact_drop_keys"].initial = ", ".join(rules.get("drop_keys", []))
+
+    def redaction_field(self, key: str) -> str | None:
+        if key.startswith("redaction."):  # redaction.patterns[0].regex → redact_patterns
+            name = "redact_" + key.split(".")[1].split("[")[0]
+            return name if name in self.fields else None
+        return None
+
+    @property
+    def fixed_detectors(self) -> list[str]:
+        """The detectors a mandatory policy requires: shown checked and disabled."""
+        if self.policy is None or not self.policy.mandatory:
+            return []
+        return self.policy.rules.get("detectors", [])
+
+    def redaction(self) -> dict:
+        """The rules as typed; a mandatory policy's are added (their inputs are fixed)."""
+        data = self.cleaned_data
+        patterns = []
+        for line in (data.get("redact_patterns") or "").splitlines():
+            if line.strip():
+                name, _, regex = line.partition("=")
+                patterns.append({"name": name.strip(), "regex": regex.strip()})
+        keys = [key.strip() for key in (data.get("redact_drop_keys") or "").replace(
+            "\n", ",").split(",") if key.strip()]
+        rules = {"detectors": list(data.get("redact_detectors") or []), "patterns": patterns,
+                 "drop_keys": keys}
+        if self.policy is not None and self.policy.mandatory:
+            rules = with_required(rules, self.policy.rules)
+        return rules
+
+
+class RedactionPolicyForm(RedactionRulesForm):
+    mandatory = forms.BooleanField(
+        label="Mandatory: no export of this workspace may apply fewer rules", required=False)
+
+    def __init__(self, *args, policy=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_policy(policy, fixed=False)  # the page edits the rules: none is fixed here
+        self.fields["mandatory"].initial = bool(policy and policy.mandatory)
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-describedby"] = f"errors-{name}"
+
+
+class ExportRequestForm(TimeRangeForm, RedactionRulesForm):
     error_fields = SERVICE_ERROR_FIELDS
 
     limit = forms.IntegerField(
@@ -124,9 +192,9 @@ class ExportRequestForm(TimeRangeForm):
         label="Metadata", required=False,
         widget=forms.TextInput(attrs={"placeholder": "key = value, e.g. environment = prod"}))
     trace_id = forms.CharField(label="Trace ID", required=False)
-
-    def __init__(self, *args, facet_counts: dict | None = None, **kwargs):
+    def __init__(self, *args, facet_counts: dict | None = None, policy=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.set_policy(policy)
         self.fields["limit"].initial = settings.EXPORTS_MAX_LOGS_PER_EXPORT
         self.facet_counts = facet_counts or {}
         # Each input names the slot its message is shown in (also refreshed by the preview).
@@ -223,6 +291,9 @@ class ExportRequestForm(TimeRangeForm):
         return (None, "No logs match these filters, so the export would be empty; widen the "
                       "time range or clear a filter.")
 
+    def field_for_service_key(self, key: str) -> str | None:
+        return self.redaction_field(key) or super().field_for_service_key(key)
+
     def service_arguments(self, *, now: datetime) -> dict:
         """Keyword arguments for services.export_job_create."""
         data = self.cleaned_data
@@ -233,6 +304,7 @@ class ExportRequestForm(TimeRangeForm):
             "offset": data.get("offset"),
             "description": data.get("description") or "",
             "file_format": data.get("file_format") or None,
+            "redaction": self.redaction(),
         }
 
 

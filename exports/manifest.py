@@ -11,8 +11,9 @@ part is its row groups, checked by their row counts, and the file by its sha256.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.utils import timezone
@@ -21,6 +22,7 @@ from exports.fields import FIELD_CATALOGUE_VERSION
 from exports.joining import JoinResult, local_copy, read_chunks
 from exports.models import ExportJob, ExportPart
 from exports.parts import part_bounds, part_queryset
+from exports.redaction.rules import normalise_redaction
 
 MANIFEST_VERSION = 1
 
@@ -36,12 +38,14 @@ class PartFacts:
     sha256: str
     first_created_at: datetime | None
     last_created_at: datetime | None
+    redaction_counts: dict = field(default_factory=dict)
 
     @classmethod
     def of(cls, part: ExportPart) -> PartFacts:
         return cls(index=part.index, rows=part.rows_written, rows_skipped=part.rows_skipped,
                    bytes=part.file_size or 0, sha256=part.sha256,
-                   first_created_at=part.first_created_at, last_created_at=part.last_created_at)
+                   first_created_at=part.first_created_at, last_created_at=part.last_created_at,
+                   redaction_counts=part.redaction_counts or {})
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -91,6 +95,8 @@ def build_manifest(*, export: ExportJob, parts: Sequence[PartFacts], joined: Joi
         "limit": export.limit,
         "rows": sum(part.rows for part in parts),
         "rows_skipped": sum(part.rows_skipped for part in parts),
+        "redaction": export.redaction or normalise_redaction(None),
+        "redaction_counts": summed_counts(part.redaction_counts for part in parts),
         "bytes": joined.bytes,
         "sha256": joined.sha256,
         "parts_are": joined.unit,
@@ -106,8 +112,15 @@ def created_at_span(queryset) -> tuple[datetime | None, datetime | None]:
     return times.first(), times.last()
 
 
+def summed_counts(counts: Iterable[dict]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for part in counts:
+        total.update(part)
+    return dict(sorted(total.items()))
+
+
 def one_part_manifest(*, job: ExportJob, rows: int, file_size: int, sha256: str,
-                      skipped: int = 0) -> dict:
+                      skipped: int = 0, redaction_counts: dict | None = None) -> dict:
     """The manifest of an export written by one job into its file directly: one part, the
     whole file. Its first and last created_at are read through the planned range."""
     first = last = None
@@ -117,7 +130,8 @@ def one_part_manifest(*, job: ExportJob, rows: int, file_size: int, sha256: str,
         first, last = created_at_span(part_queryset(
             workspace_id=job.workspace_id, filters=job.filters, after=after, through=through))
     facts = PartFacts(index=0, rows=rows, rows_skipped=skipped, bytes=file_size, sha256=sha256,
-                      first_created_at=first, last_created_at=last)
+                      first_created_at=first, last_created_at=last,
+                      redaction_counts=redaction_counts or {})
     return build_manifest(export=job, parts=[facts], joined=JoinResult(
         bytes=file_size, sha256=sha256, extents=[(0, file_size)], unit="bytes"))
 

@@ -61,6 +61,10 @@ class ExportJob(models.Model):
     # Logs of the slice the file leaves out by the format's rule (finetune.jsonl: not a
     # successful chat completion); 0 for every other format.
     rows_skipped = models.PositiveIntegerField(default=0)
+    # The redaction rules the export applies (exports.redaction.rules, normal form) and how
+    # many values each replaced or key it dropped (summed over the parts).
+    redaction = models.JSONField(default=dict, blank=True)
+    redaction_counts = models.JSONField(default=dict, blank=True)
     file_name = models.CharField(max_length=500, blank=True, default="")
     file_size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -140,6 +144,7 @@ class ExportPart(models.Model):
     row_limit = models.PositiveIntegerField()
     rows_written = models.PositiveIntegerField(default=0)
     rows_skipped = models.PositiveIntegerField(default=0)
+    redaction_counts = models.JSONField(default=dict, blank=True)
     file_name = models.CharField(max_length=500, blank=True, default="")
     file_size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -201,6 +206,8 @@ class ExportEvent(models.Model):
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     attempt = models.PositiveIntegerField(default=0)
+    # What the action applied, such as the redaction rules an export was created or started with.
+    details = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -236,3 +243,23 @@ class MaintenanceState(models.Model):
 
     def __str__(self) -> str:
         return f"last maintenance pass {self.started_at or 'never'}"
+
+
+class RedactionPolicy(models.Model):
+    """A workspace's redaction rules: the defaults of its exports, and when mandatory the least
+    every export of the workspace must apply (exports.redaction.policy)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="redaction_policy"
+    )
+    rules = models.JSONField(default=dict, blank=True)  # exports.redaction.rules' normal form
+    mandatory = models.BooleanField(
+        default=False, help_text="No export of the workspace may apply fewer rules.")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "redaction policies"
+
+    def __str__(self) -> str:
+        return f"Redaction policy of {self.workspace}"

@@ -111,7 +111,7 @@ def _write_part(*, job: ExportJob, part: ExportPart, attempt: int,
     try:
         result = write_part(queryset=rows, field_names=job.requested_data,
                             file_format=job.format, sink=sink, checkpoint=checkpoint,
-                            first_part=part.index == 0)
+                            first_part=part.index == 0, redaction=job.redaction)
         checkpoint.save(result.rows)  # a last look before the object is kept
         sink.commit()
     except ExportStopped:
@@ -126,7 +126,7 @@ def _write_part(*, job: ExportJob, part: ExportPart, attempt: int,
     first, last = created_at_span(rows)
     if not export_part_succeed(job_id=job.id, attempt=attempt, index=part.index,
                                part_attempt=part.attempt, file_name=name, rows=result.rows,
-                               skipped=result.skipped,
+                               skipped=result.skipped, redaction_counts=result.redaction_counts,
                                file_size=sink.bytes_written, sha256=sink.sha256,
                                first_created_at=first, last_created_at=last):
         storage.delete_file(name)  # replaced or cancelled meanwhile: not the part's object
@@ -161,7 +161,8 @@ def join_export(*, job_id, attempt: int) -> str:
     if not export_job_succeed(job_id=job.id, attempt=attempt, file_name=name,
                               rows=manifest["rows"], skipped=manifest["rows_skipped"],
                               file_size=joined.bytes, sha256=joined.sha256,
-                              manifest=manifest):
+                              manifest=manifest,
+                              redaction_counts=manifest["redaction_counts"]):
         storage.delete_file(name)  # cancelled meanwhile
         return Status.STOPPED
     return Status.SUCCESS

@@ -167,6 +167,7 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
             file_format=job.format,
             sink=sink,
             checkpoint=checkpoint,
+            redaction=job.redaction,
         )
         # A last look before the file becomes visible: a cancel may have come in meanwhile.
         checkpoint.save(result.rows)
@@ -181,11 +182,12 @@ def _write_attempt(*, job: ExportJob, attempt: int, checkpoint: ProgressCheckpoi
             export_job_fail(job_id=job.id, attempt=attempt, reason=describe_failure(error))
         raise
     manifest = one_part_manifest(job=job, rows=result.rows, skipped=result.skipped,
-                                 file_size=sink.bytes_written, sha256=sink.sha256)
+                                 file_size=sink.bytes_written, sha256=sink.sha256,
+                                 redaction_counts=result.redaction_counts)
     finished = export_job_succeed(job_id=job.id, attempt=attempt, file_name=name,
                                   rows=result.rows, skipped=result.skipped,
                                   file_size=sink.bytes_written, sha256=sink.sha256,
-                                  manifest=manifest)
+                                  manifest=manifest, redaction_counts=result.redaction_counts)
     if not finished:
         # Cancelled between the last checkpoint and now: the file is not the job's.
         storage.delete_file(name)

@@ -35,11 +35,15 @@ from exports.inputs import (
 )
 from exports.models import ExportJob, ExportPart
 from exports.parts import part_rows, plan_parts
+from exports.redaction.policy import ensure_policy_kept, export_rules
 from exports.selectors import count_export_rows
 from logs.filters import describe_filters, matching_logs, normalise_filters
 
 logger = logging.getLogger(__name__)
 Status = ExportJob.Status
+
+
+UNSET: Any = object()
 
 
 def export_job_create(
@@ -55,6 +59,7 @@ def export_job_create(
     created_by_api_key: ApiKey | None = None,
     actor: Actor | None = None,
     refuse_empty: bool = False,
+    redaction: Any = UNSET,
 ) -> ExportJob:
     """A new draft; raises ValidationError (naming the field) and creates nothing on bad input.
 
@@ -68,6 +73,7 @@ def export_job_create(
     normalised_offset = normalise_offset(offset)
     normalised_format = normalise_format(file_format)
     normalised_description = normalise_description(description)
+    rules = export_rules(workspace.id, redaction, given=redaction is not UNSET)
     total = count_export_rows(
         workspace_id=workspace.id, filters=normalised_filters,
         limit=normalised_limit, offset=normalised_offset,
@@ -88,13 +94,14 @@ def export_job_create(
             limit=normalised_limit,
             offset=normalised_offset,
             format=normalised_format,
+            redaction=rules,
             total_records=total,
         )
-        record_export_event(job=job, action=Action.CREATED, actor=actor)
+        record_export_event(job=job, action=Action.CREATED, actor=actor,
+                            details={"redaction": rules})
     return job
 
 
-UNSET: Any = object()
 # The code of the ValidationError that refuses an export of no logs: valid input, no data (the
 # API answers it 422 no_matching_logs).
 EMPTY_EXPORT = "empty_export"
@@ -124,6 +131,7 @@ def export_job_update(
     description: Any = UNSET,
     file_format: Any = UNSET,
     refuse_empty: bool = False,
+    redaction: Any = UNSET,
 ) -> ExportJob:
     """Change a draft; an export that has been started keeps the settings it ran with."""
     ensure_exports_available(job.workspace.organization)
@@ -140,6 +148,8 @@ def export_job_update(
         changes["description"] = normalise_description(description)
     if file_format is not UNSET:
         changes["format"] = normalise_format(file_format)
+    if redaction is not UNSET:
+        changes["redaction"] = export_rules(job.workspace_id, redaction, given=True)
     # The total counts the slice as it is now, not as `job` was read: counted outside a
     # transaction (SQLite's write lock), then saved only if no other change came in meanwhile
     # (last_updated_at moves with every change); else counted again.
@@ -205,6 +215,8 @@ def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob
     EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE exports.
     """
     ensure_exports_available(job.workspace.organization)
+    # A draft made before the workspace's policy became mandatory is held to it too.
+    ensure_policy_kept(job.workspace_id, job.redaction or {})
     ensure_queue_reachable()
     # Planned here rather than in the worker: the progress bar's total reflects the data as it is
     # when the user starts the export. Outside the start's transaction, so the planner reads in
@@ -247,7 +259,8 @@ def export_job_start(*, job: ExportJob, actor: Actor | None = None) -> ExportJob
                 part.status, part.attempt = ExportPart.Status.IN_PROGRESS, 1
                 part.lease_expires_at, part.started_at = lease_until(), now
         ExportPart.objects.bulk_create(parts)
-        record_export_event(job=job, action=Action.STARTED, actor=actor)
+        record_export_event(job=job, action=Action.STARTED, actor=actor,
+                            details={"redaction": job.redaction})
         job_id, attempt = str(job.id), job.attempt
         if in_parts:
             indexes = [part.index for part in parts]
@@ -465,7 +478,8 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
     ))
 
 def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
-                       sha256: str, manifest: dict, skipped: int = 0) -> bool:
+                       sha256: str, manifest: dict, skipped: int = 0,
+                       redaction_counts: dict | None = None) -> bool:
     """In progress → success with the attempt's file; False when the run was cancelled or
     replaced meanwhile (the file is then not the export's)."""
     now = timezone.now()
@@ -476,6 +490,7 @@ def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_
         lease_expires_at=None,
         rows_written=rows,
         rows_skipped=skipped,
+        redaction_counts=redaction_counts or {},
         total_records=rows + skipped,
         file_name=file_name,
         file_size=file_size,
@@ -557,7 +572,8 @@ def export_job_sum_progress(*, job_id, attempt: int) -> None:
 
 def export_part_succeed(*, job_id, attempt: int, index: int, part_attempt: int, file_name: str,
                         rows: int, file_size: int, sha256: str, first_created_at,
-                        last_created_at, skipped: int = 0) -> bool:
+                        last_created_at, skipped: int = 0,
+                        redaction_counts: dict | None = None) -> bool:
     """A part's attempt → success with its object; False when the part or its export was
     replaced or cancelled meanwhile (the object is then not the part's)."""
     ids = list(_running_part(job_id=job_id, attempt=attempt, index=index,
@@ -566,8 +582,9 @@ def export_part_succeed(*, job_id, attempt: int, index: int, part_attempt: int, 
         id__in=ids, status=ExportPart.Status.IN_PROGRESS, attempt=part_attempt,
     ).update(
         status=ExportPart.Status.SUCCESS, lease_expires_at=None, rows_written=rows,
-        rows_skipped=skipped, file_name=file_name, file_size=file_size, sha256=sha256,
-        first_created_at=first_created_at, last_created_at=last_created_at,
+        rows_skipped=skipped, redaction_counts=redaction_counts or {}, file_name=file_name,
+        file_size=file_size, sha256=sha256, first_created_at=first_created_at,
+        last_created_at=last_created_at,
         finished_at=timezone.now(),
     ))
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from exports import views
+from exports import policy_views, views
 
 app_name = "exports"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("exports/<uuid:export_id>/manifest/", views.export_manifest, name="manifest"),
     path("exports/<uuid:export_id>/verify/", views.export_verify, name="verify"),
     path("exports/file/<str:token>/", views.export_file, name="file"),
+    path("workspaces/redaction/", policy_views.redaction_policy, name="redaction_policy"),
 ]

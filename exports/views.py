@@ -26,6 +26,8 @@ from exports.forms import ExportListFilterForm, ExportRequestForm
 from exports.manifest import VerifyResult, verify
 from exports.models import ExportJob
 from exports.preview import export_preview
+from exports.redaction.policy import workspace_policy
+from exports.redaction.rules import describe_redaction
 from exports.templatetags.export_tags import utc_exact
 from logs.filters import normalise_filters
 from logs.hourly_counts import facet_counts
@@ -111,22 +113,28 @@ def _preview_for(workspace, form: ExportRequestForm):
         return None
     arguments = form.service_arguments(now=timezone.now())
     arguments.pop("description")
+    arguments.pop("redaction")  # checked when the export is requested (a regex is timed)
     preview = export_preview(workspace=workspace, **arguments)
     form.label_preview_problems(preview)
     return preview
 
 
-def _request_form_from_query(request: HttpRequest) -> ExportRequestForm:
+def _request_form_from_query(request: HttpRequest, workspace) -> ExportRequestForm:
     """The query string (Logs' "Export these logs") over the defaults, bound so it previews."""
     data = request.GET.copy()
-    defaults = ExportRequestForm()
+    policy = workspace_policy(workspace.id)
+    defaults = ExportRequestForm(policy=policy)
     data.setdefault("time_range", defaults.fields["time_range"].initial)
     if "requested_data" not in data:
         data.setlist("requested_data", list(defaults.fields["requested_data"].initial))
     for name in ("limit", "offset", "file_format"):
         if name not in data:
             data[name] = defaults.fields[name].initial
-    return ExportRequestForm(data)
+    if not any(name.startswith("redact_") for name in data):  # the workspace's default rules
+        data.setlist("redact_detectors", defaults.fields["redact_detectors"].initial)
+        for name in ("redact_patterns", "redact_drop_keys"):
+            data[name] = defaults.fields[name].initial
+    return ExportRequestForm(data, policy=policy)
 
 
 def _require_workspace(request: HttpRequest):
@@ -151,8 +159,9 @@ def _render_request(request: HttpRequest, workspace, form: ExportRequestForm, *,
 @require_GET
 @login_required
 def export_new(request: HttpRequest) -> HttpResponse:
-    return _render_request(request, _require_workspace(request),
-                           _request_form_from_query(request), htmx_partial="request-form")
+    workspace = _require_workspace(request)
+    return _render_request(request, workspace, _request_form_from_query(request, workspace),
+                           htmx_partial="request-form")
 
 
 @require_http_methods(["GET", "POST"])
@@ -164,7 +173,9 @@ def export_preview_panel(request: HttpRequest) -> HttpResponse:
     """
     data = request.POST.copy() if request.method == "POST" else request.GET.copy()
     data.pop("csrfmiddlewaretoken", None)
-    return _render_request(request, _require_workspace(request), ExportRequestForm(data),
+    workspace = _require_workspace(request)
+    return _render_request(request, workspace,
+                           ExportRequestForm(data, policy=workspace_policy(workspace.id)),
                            htmx_partial="preview-body")
 
 
@@ -172,7 +183,7 @@ def export_preview_panel(request: HttpRequest) -> HttpResponse:
 @login_required
 def export_create(request: HttpRequest) -> HttpResponse:
     workspace = _require_workspace(request)
-    form = ExportRequestForm(request.POST)
+    form = ExportRequestForm(request.POST, policy=workspace_policy(workspace.id))
     status = 422
     preview = None
     if form.is_valid():
@@ -277,6 +288,7 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
         raise Http404("No such export.")
     context = shell_context(request, job.workspace)
     context.update(active_nav="exports", job=job, events=recent_events(job),
+                   redaction_summary=describe_redaction(job.redaction),
                    parts=selectors.export_parts(job), manifest=selectors.export_manifest(job),
                    unavailable_reason=exports_unavailable_reason(job.workspace.organization))
     return render(request, "exports/detail.html", context)

@@ -14,7 +14,7 @@ import queue
 import struct
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, connections
@@ -25,6 +25,7 @@ from django.db.models.functions import Cast
 from exports.fields import FIELDS_BY_NAME, ExportField
 from exports.formats import export_format
 from exports.formats.base import RowEncoding, source_column
+from exports.redaction.redactor import Redactor
 from logs.filters import matching_logs
 from logs.hourly_counts import TimeRange, time_range
 from logs.keyset import Position, beyond, seek_slice
@@ -47,6 +48,12 @@ class ExportStopped(Exception):
 class WriteResult:
     rows: int  # rows in the file
     skipped: int = 0  # rows of the slice the format left out
+    redaction_counts: dict[str, int] = field(default_factory=dict)  # values replaced, per rule
+
+
+# Free-text columns redaction reads besides the JSON payloads; ids, names of providers and
+# models, numbers and times are never touched.
+REDACTED_TEXT_FIELDS = frozenset({"request_url"})
 
 
 # --- The portable path -----------------------------------------------------------------------
@@ -78,6 +85,26 @@ def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int,
         page = list(after[: min(PAGE_ROWS, remaining)])
 
 
+def _redacting(fields: list[ExportField], render: Callable[[Sequence], str],
+               redactor: Redactor) -> Callable[[Sequence], str]:
+    """render() after the redactor has gone over the row's payloads and free text."""
+    steps: list[tuple[int, Callable]] = []
+    for index, export_field in enumerate(fields):
+        if export_field.kind == "json":
+            steps.append((index, lambda text, column=export_field.name:
+                          redactor.json_text(column, text)))
+        elif export_field.name in REDACTED_TEXT_FIELDS:
+            steps.append((index, lambda text: None if text is None else redactor.text(text)))
+
+    def redacted(row: Sequence) -> str:
+        values = list(row)
+        for index, step in steps:
+            values[index] = step(values[index])
+        return render(values)
+
+    return redacted
+
+
 def _portable_lines(queryset, fields: list[ExportField], render: Callable[[Sequence], str], *,
                     offset: int, limit: int, hourly: TimeRange | None = None) -> Iterator[str]:
     annotations = {
@@ -96,10 +123,14 @@ def _portable_lines(queryset, fields: list[ExportField], render: Callable[[Seque
 
 
 def _portable_blocks(queryset, fields: list[ExportField], rows: RowEncoding, *, offset: int,
-                     limit: int, hourly: TimeRange | None = None) -> Generator[tuple[bytes, int]]:
+                     limit: int, hourly: TimeRange | None = None,
+                     redactor: Redactor | None = None) -> Generator[tuple[bytes, int]]:
     batch: list[str] = []
     size = 0
-    for line in _portable_lines(queryset, fields, rows.renderer(fields), offset=offset,
+    render = rows.renderer(fields)
+    if redactor is not None and redactor.active:
+        render = _redacting(fields, render, redactor)
+    for line in _portable_lines(queryset, fields, render, offset=offset,
                                 limit=limit, hourly=hourly):
         batch.append(line)
         size += len(line)
@@ -270,6 +301,7 @@ def write_export(
     sink,
     checkpoint: Checkpoint,
     fast_path: bool | None = None,
+    redaction: dict | None = None,
 ) -> WriteResult:
     """Writes the slice in the format; checkpoint() hears how many logs have been read."""
     fmt = export_format(file_format)
@@ -277,7 +309,8 @@ def write_export(
     fields = fmt.source_fields(requested)
     database = read_database()
     matching = matching_logs(workspace_id=workspace_id, filters=filters).using(database)
-    use_fast = uses_fast_path() if fast_path is None else fast_path
+    redactor = Redactor(redaction or {})
+    use_fast = _fast(fast_path, redactor)
     # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of millions
     # would read every skipped row first; a time range (with or without providers, models,
     # status codes) seeks by whole hours.
@@ -287,9 +320,9 @@ def write_export(
             seek_slice(matching, offset=offset, limit=limit, hourly=hourly), fields, fmt.rows)
     else:
         blocks = _portable_blocks(matching, fields, fmt.rows, offset=offset, limit=limit,
-                                  hourly=hourly)
+                                  hourly=hourly, redactor=redactor)
     return _write_blocks(blocks, fmt=fmt, requested=requested, sink=sink,
-                         checkpoint=checkpoint, header=True)
+                         checkpoint=checkpoint, header=True, redactor=redactor)
 
 
 def write_part(
@@ -301,6 +334,7 @@ def write_part(
     checkpoint: Checkpoint,
     first_part: bool,
     fast_path: bool | None = None,
+    redaction: dict | None = None,
 ) -> WriteResult:
     """Writes one part of an export (exports.parts.part_queryset: a keyset range in the export's
     order) into its own object. The range bounds the part, so no offset or limit applies.
@@ -311,20 +345,29 @@ def write_part(
     fmt = export_format(file_format)
     requested = [FIELDS_BY_NAME[name] for name in field_names]
     fields = fmt.source_fields(requested)
-    use_fast = uses_fast_path() if fast_path is None else fast_path
-    if use_fast:
+    redactor = Redactor(redaction or {})
+    if _fast(fast_path, redactor):
         blocks = _postgres_blocks(queryset, fields, fmt.rows)
     else:
-        blocks = _portable_blocks(queryset, fields, fmt.rows, offset=0, limit=_NO_LIMIT)
+        blocks = _portable_blocks(queryset, fields, fmt.rows, offset=0, limit=_NO_LIMIT,
+                                  redactor=redactor)
     return _write_blocks(blocks, fmt=fmt, requested=requested, sink=sink,
-                         checkpoint=checkpoint, header=first_part)
+                         checkpoint=checkpoint, header=first_part, redactor=redactor)
+
+
+def _fast(fast_path: bool | None, redactor: Redactor) -> bool:
+    # Redaction needs each payload's values in Python, so a redacted export takes the portable
+    # path (the database's COPY lines would have to be parsed again to be changed).
+    if redactor.active:
+        return False
+    return uses_fast_path() if fast_path is None else fast_path
 
 
 _NO_LIMIT = 2**62  # the portable path's page loop wants a limit; a part's range is its bound
 
 
 def _write_blocks(blocks, *, fmt, requested: list[ExportField], sink, checkpoint: Checkpoint,
-                  header: bool) -> WriteResult:
+                  header: bool, redactor: Redactor) -> WriteResult:
     encoder = fmt.open_encoder(requested, sink.write, header=header)
     pipeline = _SinkThread(encoder.feed)
     rows = 0
@@ -340,4 +383,5 @@ def _write_blocks(blocks, *, fmt, requested: list[ExportField], sink, checkpoint
         raise
     pipeline.close()
     encoder.close()  # the format's trailer: gzip's, Parquet's footer
-    return WriteResult(rows=rows - encoder.skipped, skipped=encoder.skipped)
+    return WriteResult(rows=rows - encoder.skipped, skipped=encoder.skipped,
+                       redaction_counts=redactor.summary())
