@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from pydantic import BaseModel
 
+from deliveries.buckets import REFUSED as DESTINATION_REFUSED
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
 from exports.services import EMPTY_EXPORT
@@ -74,7 +75,8 @@ def from_validation_error(error: ValidationError) -> ApiError:
         field_name = None if field == "__all__" else field
         message = f"{field_name}: {reason}" if field_name else reason
         # Values each valid, refused together: what the OpenAPI document cannot state.
-        code = {CONFLICT: "conflicting_values", EMPTY_EXPORT: "no_matching_logs"}.get(
+        code = {CONFLICT: "conflicting_values", EMPTY_EXPORT: "no_matching_logs",
+                DESTINATION_REFUSED: "destination_refused"}.get(
             error.error_dict[field][0].code or "", "invalid_value")
         return ApiError(422, message, code=code, field=field_name)
     return ApiError(422, error.messages[0], code="invalid_value")
