@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+from django.test import Client
 
 from deliveries.models import Destination
 from deliveries.secrets import decrypt
@@ -54,7 +55,7 @@ def test_a_destination_is_saved_after_a_test_write_and_its_secret_never_shown(ap
 
 
 def test_an_export_is_delivered_byte_identical_with_its_manifest(
-        api, seeded, team_bucket, rq_workers, export_storage_dir):
+        api, seeded, team_bucket, rq_workers, export_storage_dir, user):
     client, bucket, endpoint = team_bucket
     destination = api.post("/v1/destinations", destination_body(endpoint, bucket)).json()
     created = api.post("/v1/logs/exports", {
@@ -78,6 +79,11 @@ def test_an_export_is_delivered_byte_identical_with_its_manifest(
     manifest = client.get_object(Bucket=bucket, Key=delivery["manifest_key"])["Body"].read()
     assert delivery["manifest_key"] == delivery["key"] + ".manifest.json"
     assert json.loads(manifest) == job.manifest
+    # The export's page says where its file went.
+    browser = Client()
+    browser.force_login(user)
+    page = browser.get(f"/exports/{export_id}/").content.decode()
+    assert delivery["key"] in page and delivery["sha256"] in page
 
 
 def test_an_export_refuses_a_destination_of_another_workspace(api, seeded, other_workspace):
