@@ -118,20 +118,23 @@ def owe_notifications(*, job_id, status: str) -> None:
         return
     now = timezone.now()
     job = ExportJob.objects.select_related("created_by").get(id=job_id)
+    owed = 0
     if status == ExportJob.Status.SUCCESS:
-        ExportDelivery.objects.filter(export_id=job_id, next_attempt_at__isnull=True).update(
-            next_attempt_at=now)
-    webhooks = Webhook.objects.filter(workspace_id=job.workspace_id)
-    WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(webhook=webhook, export_id=job_id, event=event, next_attempt_at=now)
-         for webhook in webhooks if event in webhook.events],
-        ignore_conflicts=True)
+        owed += ExportDelivery.objects.filter(
+            export_id=job_id, next_attempt_at__isnull=True).update(next_attempt_at=now)
+    hooks = [WebhookDelivery(webhook=webhook, export_id=job_id, event=event, next_attempt_at=now)
+             for webhook in Webhook.objects.filter(workspace_id=job.workspace_id)
+             if event in webhook.events]
+    WebhookDelivery.objects.bulk_create(hooks, ignore_conflicts=True)
+    owed += len(hooks)
     person = job.created_by
     if person is not None and person.email and email_wanted(person):
         EmailNotice.objects.bulk_create(
             [EmailNotice(export_id=job_id, event=event, recipient=person.email,
                          next_attempt_at=now)], ignore_conflicts=True)
-    transaction.on_commit(kick_workers)
+        owed += 1
+    if owed:  # nothing owed, nothing queued
+        transaction.on_commit(kick_workers)
 
 
 def kick_workers() -> None:
