@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from pydantic import BaseModel
 
+from deliveries.buckets import REFUSED as DESTINATION_REFUSED
 from exports.access import ExportsUnavailable
 from exports.errors import InvalidTransition, QueueUnavailable
 from exports.redaction.policy import POLICY_NOT_KEPT
@@ -77,7 +78,8 @@ def from_validation_error(error: ValidationError) -> ApiError:
         message = f"{field_name}: {reason}" if field_name else reason
         # Values each valid, refused together: what the OpenAPI document cannot state.
         code = {CONFLICT: "conflicting_values", EMPTY_EXPORT: "no_matching_logs",
-                INVALID_PATTERN: INVALID_PATTERN, POLICY_NOT_KEPT: POLICY_NOT_KEPT}.get(
+                INVALID_PATTERN: INVALID_PATTERN, POLICY_NOT_KEPT: POLICY_NOT_KEPT,
+                DESTINATION_REFUSED: "destination_refused"}.get(
             error.error_dict[field][0].code or "", "invalid_value")
         return ApiError(422, message, code=code, field=field_name)
     return ApiError(422, error.messages[0], code="invalid_value")

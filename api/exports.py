@@ -8,6 +8,7 @@ status codes (422 invalid values, 409 wrong state, 403 closed gates, 503 queue u
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,8 @@ from api.schemas import (
     UpdateExportRequest,
     UpdateExportResponse,
 )
+from deliveries.selectors import workspace_destination
+from deliveries.services import export_job_create_delivered as delivered_export_create
 from exports import selectors, services
 from exports.audit import Actor
 from exports.models import ExportJob
@@ -87,7 +90,15 @@ def create_export(request: HttpRequest, payload: CreateExportRequest):
     given_fields(payload)
     workspace = resolve_workspace(request.auth, payload.workspace_id)
     redaction = {"redaction": payload.redaction} if "redaction" in payload.model_fields_set else {}
-    job = services.export_job_create(
+    create = services.export_job_create
+    if payload.destination_id is not None:
+        destination = workspace_destination(workspace=workspace,
+                                            destination_id=payload.destination_id)
+        if destination is None:
+            raise ApiError(404, f"destination_id: no destination {payload.destination_id!r} "
+                                "in this workspace", code="not_found", field="destination_id")
+        create = partial(delivered_export_create, destination=destination)
+    job = create(
         workspace=workspace,
         **redaction,
         requested_data=payload.requested_data,

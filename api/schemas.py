@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from deliveries.selectors import export_delivery
 from exports.audit import recent_events
 from exports.failures import plain_failure_reason
 from exports.fields import ACCEPTED_NAMES, ALL_FIELD_NAMES, FIELDS
@@ -231,6 +232,11 @@ class Redaction(Closed):
 class CreateExportRequest(ExportRequest):
     model_config = ConfigDict(json_schema_extra={"required": ["requested_data"]})
 
+    destination_id: documented({  # type: ignore[valid-type]
+        "type": "string", "format": "uuid",
+        "description": "A destination (POST /v1/destinations): once the export has "
+                       "succeeded its file and manifest are copied there too"}) = None
+
 
 class UpdateExportRequest(ExportRequest):
     pass
@@ -312,10 +318,17 @@ class ExportDetail(ExportItem):
     """One export as GET /v1/logs/exports/{id} answers it: with its audit trail."""
 
     activity: list[ExportEventItem] = Field(description="Audit trail, newest first")
+    delivery: dict[str, Any] | None = Field(
+        default=None, description="The copy to a destination: destination_id, status, key, "
+                                  "manifest_key, sha256, error; null without a destination")
 
     @staticmethod
     def resolve_activity(job: ExportJob) -> list[ExportEvent]:
         return recent_events(job)
+
+    @staticmethod
+    def resolve_delivery(job: ExportJob) -> dict | None:
+        return export_delivery(job)
 
 
 class ListResponse(Schema, Generic[Item]):

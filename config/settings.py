@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "accounts",
     "logs",
     "exports",
+    "deliveries",
     "ninja",
     "api",
     # Development tooling (`make run`): not part of a production install.
@@ -260,8 +261,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Log Exports <noreply@
 # --- Redis and RQ -----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 EXPORTS_QUEUE = os.environ.get("EXPORTS_QUEUE", "exports")
-# Every `manage.py rqworker` runs the export reconciler next to its work (exports.worker).
-RQ = {"WORKER_CLASS": "exports.worker.ExportWorker"}
+# Every `manage.py rqworker` runs the export reconciler next to its work (exports.worker), and
+# sends what deliveries owes when it is due (deliveries.worker).
+RQ = {"WORKER_CLASS": "deliveries.worker.DeliveryWorker"}
 RQ_QUEUES = {
     EXPORTS_QUEUE: {
         "URL": REDIS_URL,
@@ -384,3 +386,19 @@ EXPORTS_SINGLE_HOST = env_bool("EXPORTS_SINGLE_HOST", not PRODUCTION)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024)
 # Django refuses bodies past this before the API can read them: never below the API's own limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
+
+
+# --- Deliveries: destinations, webhooks, e-mail (docs/delivery.md) ---------------------------
+# Fernet keys (comma-separated, newest first) that encrypt destination and webhook secrets at
+# rest; empty: one key derived from SECRET_KEY (development).
+DELIVERY_SECRET_KEYS = env_list("DELIVERY_SECRET_KEYS", "")
+# How often each worker looks for copies, webhooks and e-mails that are due.
+DELIVERY_POLL_SECONDS = float(os.environ.get("DELIVERY_POLL_SECONDS", "10"))
+# A worker holds a claimed delivery this long; after it another may take it (the first died).
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 900)
+# Retries: first after this many seconds, doubling (at most 6 h apart), for this long in all.
+DELIVERY_RETRY_BASE_SECONDS = float(os.environ.get("DELIVERY_RETRY_BASE_SECONDS", "30"))
+DELIVERY_RETRY_FOR_SECONDS = env_int("DELIVERY_RETRY_FOR_SECONDS", 3 * 24 * 3600)
+DELIVERY_WEBHOOK_TIMEOUT_SECONDS = env_int("DELIVERY_WEBHOOK_TIMEOUT_SECONDS", 15)
+# The address of the site in links sent by e-mail.
+DELIVERY_SITE_URL = os.environ.get("DELIVERY_SITE_URL", "http://localhost:8000")

@@ -37,6 +37,7 @@ from exports.models import ExportJob, ExportPart
 from exports.parts import part_rows, plan_parts
 from exports.redaction.policy import ensure_policy_kept, export_rules
 from exports.selectors import count_export_rows
+from exports.signals import export_finished
 from logs.filters import describe_filters, matching_logs, normalise_filters
 
 logger = logging.getLogger(__name__)
@@ -434,7 +435,13 @@ def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
                  lease_expires_at=None))
         if failed:  # the parts written so far are of no use now
             _delete_after_commit(_part_objects(ExportJob(pk=job_id)))
+            _finished(job_id=job_id, status=Status.FAILED)
     return failed
+
+
+def _finished(*, job_id, status: str) -> None:
+    # Inside the transaction of the terminal state: subscribers' rows commit with it.
+    export_finished.send(sender=ExportJob, job_id=job_id, status=status)
 
 
 def export_job_retry(*, job: ExportJob, reason: str) -> bool:
@@ -469,13 +476,18 @@ def export_job_give_up(*, job: ExportJob, reason: str) -> bool:
     """In progress → failed after the last attempt allowed died; same guard as the retry."""
     now = timezone.now()
     history = [*job.retries, {"attempt": job.attempt, "at": now.isoformat(), "reason": reason}]
-    return bool(ExportJob.objects.filter(
-        id=job.id, status=Status.IN_PROGRESS, attempt=job.attempt,
-        lease_expires_at=job.lease_expires_at,
-    ).update(
-        status=Status.FAILED, error=reason[:2000], retries=history, lease_expires_at=None,
-        finished_at=now, last_updated_at=now,
-    ))
+    with transaction.atomic():
+        failed = bool(ExportJob.objects.filter(
+            id=job.id, status=Status.IN_PROGRESS, attempt=job.attempt,
+            lease_expires_at=job.lease_expires_at,
+        ).update(
+            status=Status.FAILED, error=reason[:2000], retries=history, lease_expires_at=None,
+            finished_at=now, last_updated_at=now,
+        ))
+        if failed:
+            _finished(job_id=job.id, status=Status.FAILED)
+    return failed
+
 
 def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_size: int,
                        sha256: str, manifest: dict, skipped: int = 0,
@@ -483,23 +495,27 @@ def export_job_succeed(*, job_id, attempt: int, file_name: str, rows: int, file_
     """In progress → success with the attempt's file; False when the run was cancelled or
     replaced meanwhile (the file is then not the export's)."""
     now = timezone.now()
-    return bool(ExportJob.objects.filter(
-        id=job_id, status=Status.IN_PROGRESS, attempt=attempt
-    ).update(
-        status=Status.SUCCESS,
-        lease_expires_at=None,
-        rows_written=rows,
-        rows_skipped=skipped,
-        redaction_counts=redaction_counts or {},
-        total_records=rows + skipped,
-        file_name=file_name,
-        file_size=file_size,
-        sha256=sha256,
-        manifest=manifest,
-        finished_at=now,
-        last_updated_at=now,
-        expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
-    ))
+    with transaction.atomic():
+        succeeded = bool(ExportJob.objects.filter(
+            id=job_id, status=Status.IN_PROGRESS, attempt=attempt
+        ).update(
+            status=Status.SUCCESS,
+            lease_expires_at=None,
+            rows_written=rows,
+            rows_skipped=skipped,
+            redaction_counts=redaction_counts or {},
+            total_records=rows + skipped,
+            file_name=file_name,
+            file_size=file_size,
+            sha256=sha256,
+            manifest=manifest,
+            finished_at=now,
+            last_updated_at=now,
+            expires_at=now + timedelta(days=settings.EXPORTS_FILE_RETENTION_DAYS),
+        ))
+        if succeeded:
+            _finished(job_id=job_id, status=Status.SUCCESS)
+    return succeeded
 
 
 TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}

@@ -37,6 +37,10 @@ ENDPOINTS = {
     "/logs/exports/{exportId}/manifest": {"get": "logs.export"},
     "/logs": {"post": "logs.write"},
     "/logs/{logId}": {"get": "logs.view"},
+    "/destinations": {"get": "logs.export", "post": "logs.export"},
+    "/destinations/{destinationId}": {"delete": "logs.export"},
+    "/webhooks": {"get": "logs.export", "post": "logs.export"},
+    "/webhooks/{webhookId}": {"delete": "logs.export"},
 }
 # Errors beyond 401/403/404/405/500 that an operation documents.
 OPERATION_ERRORS = {
@@ -47,6 +51,10 @@ OPERATION_ERRORS = {
     ("/logs/exports/{exportId}/cancel", "post"): {"409"},
     ("/logs/exports/{exportId}/download", "get"): {"409"},
     ("/logs", "post"): {"400", "413", "415", "422"},
+    ("/destinations", "post"): {"400", "413", "415", "422"},
+    ("/destinations", "get"): {"422"},
+    ("/webhooks", "post"): {"400", "413", "415", "422"},
+    ("/webhooks", "get"): {"422"},
 }
 
 
