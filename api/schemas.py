@@ -213,6 +213,8 @@ class ExportRequest(Closed):
 
 
 class RedactionPattern(Closed):
+    # Python's regular expressions, as the OpenAPI document's readers (and the rules) apply them.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Shown in the mark: "
                       "[REDACTED:<name>]")
     regex: str = Field(min_length=1, max_length=MAX_REGEX_LENGTH,
@@ -221,6 +223,7 @@ class RedactionPattern(Closed):
 
 
 class Redaction(Closed):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
     detectors: list[Literal[DETECTORS]] = []  # type: ignore[valid-type]
     patterns: list[RedactionPattern] = Field(default=[], max_length=MAX_PATTERNS)
     drop_keys: list[Annotated[str, Field(pattern=DROP_KEY_PATTERN)]] = Field(

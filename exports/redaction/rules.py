@@ -25,8 +25,11 @@ MAX_PATTERNS = 20
 MAX_REGEX_LENGTH = 500
 MAX_DROP_KEYS = 50
 PATTERN_BUDGET_SECONDS = 2.0  # the child's whole run: start-up plus every crafted text
-NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
-DROP_KEY_PATTERN = r"^(request|response|metadata)(\.[^.\s]{1,100}){1,9}$"
+# The OpenAPI document carries the same patterns, read there as ECMA regular expressions: each
+# is written so that both dialects agree (whole-string matches, whitespace spelled out, since
+# Python's \s also takes \x1c-\x1f and ECMA's does not).
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+DROP_KEY_PATTERN = r"^(request|response|metadata)(\.[^. \t\n\r\f\v]{1,100}){1,9}$"
 KEY_RE = re.compile(DROP_KEY_PATTERN)
 EMPTY: dict = {"detectors": [], "patterns": [], "drop_keys": []}
 
