@@ -133,7 +133,7 @@ def test_bars_fill_the_view_box_the_tallest_at_the_peak_and_small_ones_still_vis
     assert heights[0] == VIEW_HEIGHT - 2 and heights[1] >= 1.5 and heights[2] == pytest.approx(
         (VIEW_HEIGHT - 2) / 2)
     for bar in bars:
-        assert 0 <= float(bar.x) and float(bar.x) + float(bar.width) <= VIEW_WIDTH
+        assert float(bar.x) >= 0 and float(bar.x) + float(bar.width) <= VIEW_WIDTH
         assert float(bar.y) + float(bar.height) == pytest.approx(VIEW_HEIGHT)
 
 
