@@ -13,6 +13,7 @@ its loose values. Ids, names of providers and models, numbers and times are neve
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from exports.fields import ExportField
 from exports.formats.base import LooseValue, RowEncoding
@@ -58,31 +59,48 @@ class CutRows:
             for field in loose]
         self.screen = Screen(redactor)
 
-    def block(self, rows: Sequence[Sequence[bytes | None]]) -> bytes:
-        """The file's bytes for a block of rows."""
+    def screened(self, rows: Sequence[Sequence[bytes | None]]) -> list[list[bool]]:
+        """For each loose value of each row (by slot): whether the redactor could change it."""
+        return self.screen.flags([(name, [row[2 * slot + 1] for row in rows])
+                                  for slot, (name, _, _) in enumerate(self.slots)])
+
+    def block(self, rows: Sequence[Sequence[bytes | None]], flags: list[list[bool]]) -> bytes:
+        """The file's bytes for a block of rows, screened."""
         width = 2 * len(self.slots) + 1
         out: list[bytes | None] = [None] * (len(rows) * width)
         for at in range(0, width, 2):  # the segments, as the database wrote them
             out[at::width] = [row[at] for row in rows]
-        sent = [[row[2 * slot + 1] for row in rows] for slot in range(len(self.slots))]
-        flags = self.screen.flags([(name, values)
-                                   for (name, _, _), values in zip(self.slots, sent, strict=True)])
         for slot, (_, value, step) in enumerate(self.slots):
             unchanged, read, piece = value.unchanged, value.read, value.piece
-            out[2 * slot + 1::width] = [piece(step(read(one))) if needed else unchanged(one)
-                                        for one, needed in zip(sent[slot], flags[slot],
-                                                               strict=True)]
+            at = 2 * slot + 1
+            out[at::width] = [piece(step(read(row[at]))) if needed else unchanged(row[at])
+                              for row, needed in zip(rows, flags[slot], strict=True)]
         return b"".join(out)  # type: ignore[arg-type]  # every place is filled
 
     def blocks(self, rows: Iterable[Sequence[bytes | None]], *, block_rows: int,
                block_bytes: int) -> Iterator[tuple[bytes, int]]:
-        pending: list[Sequence[bytes | None]] = []
-        size = 0
-        for row in rows:
-            pending.append(row)
-            size += sum(len(value) for value in row if value is not None)
-            if len(pending) >= block_rows or size >= block_bytes:
-                yield self.block(pending), len(pending)
-                pending, size = [], 0
-        if pending:
-            yield self.block(pending), len(pending)
+        """The file's blocks. Each block is screened on a thread of its own while the next one
+        streams in (Arrow's compute runs without the GIL), then redacted and joined here."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-screen") as screening:
+            waiting: tuple[list, Future] | None = None
+            for pending in _gathered(rows, block_rows, block_bytes):
+                screened = screening.submit(self.screened, pending)
+                if waiting is not None:
+                    yield self.block(waiting[0], waiting[1].result()), len(waiting[0])
+                waiting = (pending, screened)
+            if waiting is not None:
+                yield self.block(waiting[0], waiting[1].result()), len(waiting[0])
+
+
+def _gathered(rows: Iterable[Sequence[bytes | None]], block_rows: int,
+              block_bytes: int) -> Iterator[list[Sequence[bytes | None]]]:
+    pending: list[Sequence[bytes | None]] = []
+    size = 0
+    for row in rows:
+        pending.append(row)
+        size += sum(len(value) for value in row if value is not None)
+        if len(pending) >= block_rows or size >= block_bytes:
+            yield pending
+            pending, size = [], 0
+    if pending:
+        yield pending

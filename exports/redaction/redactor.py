@@ -17,7 +17,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from exports.redaction.detectors import DETECTOR_REGEXES, GUARD_PATTERNS, confirmed
+from exports.redaction.detectors import (
+    CONFIRMED_KINDS,
+    DETECTOR_REGEXES,
+    GUARD_PATTERNS,
+    confirmed,
+)
 from exports.redaction.rules import check_pattern
 from logs.canonical_json import canonical_json
 
@@ -61,7 +66,10 @@ class Redactor:
 
     # --- Text ---------------------------------------------------------------------------------
 
-    def _replacer(self, kind: str) -> Callable[[re.Match], str]:
+    def _replacer(self, kind: str) -> Callable[[re.Match], str] | str:
+        if kind not in CONFIRMED_KINDS:
+            return mark(kind)  # every match is of its kind: re.subn replaces in C
+
         def replace(match: re.Match) -> str:
             text = match.group(0)
             if not confirmed(kind, text):
@@ -78,8 +86,14 @@ class Redactor:
 
     def text(self, value: str) -> str:
         if self.any_guard is not None and self.any_guard(value):
-            for _, guard, regex, replace in self.detector_steps:
-                if guard(value):
+            for kind, guard, regex, replace in self.detector_steps:
+                if not guard(value):
+                    continue
+                if isinstance(replace, str):
+                    value, found = regex.subn(replace, value)
+                    if found:
+                        self.counts[kind] += found
+                else:
                     value = regex.sub(replace, value)
         for name, pattern in self.patterns:
             value, found = pattern.subn(mark(name), value)
