@@ -98,7 +98,7 @@ def _gathered(rows: Iterable[Sequence[bytes | None]], block_rows: int,
     size = 0
     for row in rows:
         pending.append(row)
-        size += sum(len(value) for value in row if value is not None)
+        size += sum(map(len, filter(None, row)))
         if len(pending) >= block_rows or size >= block_bytes:
             yield pending
             pending, size = [], 0

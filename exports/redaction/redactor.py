@@ -26,7 +26,6 @@ from exports.redaction.detectors import (
 from exports.redaction.rules import check_pattern
 from logs.canonical_json import canonical_json
 
-
 # One decoder for every payload: json.loads(text, parse_float=...) builds a new one per call.
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 

@@ -54,7 +54,8 @@ def logs(workspace):
     Log.objects.bulk_create([
         Log(workspace=workspace, created_at=datetime(2031, 1, 1, tzinfo=UTC),
             trace_id=(text or "t")[:200], config=text and text[:200],
-            prompt_slug=text and text[:200], request_url=text or "", ai_provider="openai", ai_model="gpt-4o", status_code=200,
+            prompt_slug=text and text[:200], request_url=text or "", ai_provider="openai",
+            ai_model="gpt-4o", status_code=200,
             request={"body": {"messages": [{"role": "user", "content": text or "x"}]}},
             response={"body": {"choices": [{"message": {"role": "assistant",
                                                         "content": text or "y"}}]}},
