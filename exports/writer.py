@@ -3,7 +3,8 @@
 The format (exports.formats) says how rows leave the database, JSONL lines or CSV rows, and
 turns blocks of them into the file's bytes; this module moves them. Two paths give the same
 rows for the same data:
-- PostgreSQL: the database builds each row and streams it out with COPY (fast path);
+- PostgreSQL: the database builds each row and streams it out with COPY (fast path); with
+  redaction, the row comes cut at the values redaction may change (exports.redacting);
 - any database: the ORM reads pages of rows and Python builds each row (portable path).
 The format's encoder runs on a thread of its own, behind a bounded queue, beside the stream.
 """
@@ -25,6 +26,7 @@ from django.db.models.functions import Cast
 from exports.fields import FIELDS_BY_NAME, ExportField
 from exports.formats import export_format
 from exports.formats.base import RowEncoding, source_column
+from exports.redacting import CutRows, is_loose, redacting
 from exports.redaction.redactor import Redactor
 from logs.filters import matching_logs
 from logs.hourly_counts import TimeRange, time_range
@@ -49,11 +51,6 @@ class WriteResult:
     rows: int  # rows in the file
     skipped: int = 0  # rows of the slice the format left out
     redaction_counts: dict[str, int] = field(default_factory=dict)  # values replaced, per rule
-
-
-# Free-text columns redaction reads besides the JSON payloads; ids, names of providers and
-# models, numbers and times are never touched.
-REDACTED_TEXT_FIELDS = frozenset({"request_url"})
 
 
 # --- The portable path -----------------------------------------------------------------------
@@ -85,26 +82,6 @@ def _keyset_pages(queryset, columns: list[str], *, offset: int, limit: int,
         page = list(after[: min(PAGE_ROWS, remaining)])
 
 
-def _redacting(fields: list[ExportField], render: Callable[[Sequence], str],
-               redactor: Redactor) -> Callable[[Sequence], str]:
-    """render() after the redactor has gone over the row's payloads and free text."""
-    steps: list[tuple[int, Callable]] = []
-    for index, export_field in enumerate(fields):
-        if export_field.kind == "json":
-            steps.append((index, lambda text, column=export_field.name:
-                          redactor.json_text(column, text)))
-        elif export_field.name in REDACTED_TEXT_FIELDS:
-            steps.append((index, lambda text: None if text is None else redactor.text(text)))
-
-    def redacted(row: Sequence) -> str:
-        values = list(row)
-        for index, step in steps:
-            values[index] = step(values[index])
-        return render(values)
-
-    return redacted
-
-
 def _portable_lines(queryset, fields: list[ExportField], render: Callable[[Sequence], str], *,
                     offset: int, limit: int, hourly: TimeRange | None = None) -> Iterator[str]:
     annotations = {
@@ -129,7 +106,7 @@ def _portable_blocks(queryset, fields: list[ExportField], rows: RowEncoding, *, 
     size = 0
     render = rows.renderer(fields)
     if redactor is not None and redactor.active:
-        render = _redacting(fields, render, redactor)
+        render = redacting(fields, render, redactor)
     for line in _portable_lines(queryset, fields, render, offset=offset,
                                 limit=limit, hourly=hourly):
         batch.append(line)
@@ -143,10 +120,9 @@ def _portable_blocks(queryset, fields: list[ExportField], rows: RowEncoding, *, 
 
 # --- The PostgreSQL fast path ----------------------------------------------------------------
 
-def _copy_statement(raw, queryset, fields: list[ExportField], rows: RowEncoding) -> str:
+def _copy_statement(raw, queryset, columns: list[str], copy_format: str) -> str:
     import psycopg
 
-    columns = rows.sql_columns(fields, connection.ops.quote_name)
     names = [f"export_{index}" for index in range(len(columns))]
     sql, params = queryset.annotate(
         **{name: RawSQL(column, ()) for name, column in zip(names, columns, strict=True)}
@@ -155,7 +131,7 @@ def _copy_statement(raw, queryset, fields: list[ExportField], rows: RowEncoding)
     # format doubles every backslash, and undoing that costs more than the framing below). CSV
     # is the file's own text already.
     return (f"COPY ({psycopg.ClientCursor(raw).mogrify(sql, params)}) TO STDOUT "
-            f"(FORMAT {rows.copy_format})")
+            f"(FORMAT {copy_format})")
 
 
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -232,19 +208,49 @@ def _copy_csv_blocks(raw, statement: str) -> Iterator[tuple[bytearray, int]]:
         yield buffer, rows
 
 
-def _postgres_blocks(queryset, fields: list[ExportField],
-                     rows: RowEncoding) -> Generator[tuple[bytes, int]]:
+def _copy_connection(queryset):
     # A connection of its own (to the database the query reads: the replica if there is one): the
     # job's progress is saved on Django's while COPY streams here.
     source = connections[queryset.db]
     raw = source.get_new_connection(source.get_connection_params())
+    # The stream's own bound, however the web's is set.
+    raw.execute(statement_timeout_sql(settings.EXPORTS_STATEMENT_TIMEOUT_MS))
+    return raw
+
+
+def _postgres_blocks(queryset, fields: list[ExportField],
+                     rows: RowEncoding) -> Generator[tuple[bytes, int]]:
+    raw = _copy_connection(queryset)
     stream = _copy_blocks if rows.copy_format == "binary" else _copy_csv_blocks
     try:
-        # The stream's own bound, however the web's is set.
-        raw.execute(statement_timeout_sql(settings.EXPORTS_STATEMENT_TIMEOUT_MS))
-        yield from stream(raw, _copy_statement(raw, queryset, fields, rows))
+        columns = rows.sql_columns(fields, connection.ops.quote_name)
+        yield from stream(raw, _copy_statement(raw, queryset, columns, rows.copy_format))
     finally:
         raw.close()
+
+
+def _redacted_postgres_blocks(queryset, fields: list[ExportField], rows: RowEncoding,
+                              redactor: Redactor) -> Generator[tuple[bytes, int]]:
+    """The fast path of a redacted export: binary COPY of each row cut at its loose values
+    (every column's raw UTF-8 bytes: psycopg's bytea loader does no decoding)."""
+    columns = rows.cut_sql_columns(fields, connection.ops.quote_name, is_loose)
+    cut = CutRows(fields, rows, redactor)
+    raw = _copy_connection(queryset)
+    try:
+        statement = _copy_statement(raw, queryset, columns, "binary")
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types(["bytea"] * len(columns))
+            yield from cut.blocks(copy.rows(), block_rows=CHECKPOINT_ROWS,
+                                  block_bytes=FLUSH_BYTES)
+    finally:
+        raw.close()
+
+
+def _database_blocks(queryset, fields: list[ExportField], rows: RowEncoding,
+                     redactor: Redactor) -> Generator[tuple[bytes, int]]:
+    if redactor.active and any(is_loose(field) for field in fields):
+        return _redacted_postgres_blocks(queryset, fields, rows, redactor)
+    return _postgres_blocks(queryset, fields, rows)  # nothing it could change is read
 
 
 # --- Handing blocks to the sink ---------------------------------------------------------------
@@ -310,14 +316,15 @@ def write_export(
     database = read_database()
     matching = matching_logs(workspace_id=workspace_id, filters=filters).using(database)
     redactor = Redactor(redaction or {})
-    use_fast = _fast(fast_path, redactor)
+    use_fast = _fast(fast_path)
     # The first row is found through the index (logs.keyset.seek_slice): an OFFSET of millions
     # would read every skipped row first; a time range (with or without providers, models,
     # status codes) seeks by whole hours.
     hourly = time_range(workspace_id=workspace_id, filters=filters, using=database)
     if use_fast:
-        blocks = _postgres_blocks(
-            seek_slice(matching, offset=offset, limit=limit, hourly=hourly), fields, fmt.rows)
+        blocks = _database_blocks(
+            seek_slice(matching, offset=offset, limit=limit, hourly=hourly), fields, fmt.rows,
+            redactor)
     else:
         blocks = _portable_blocks(matching, fields, fmt.rows, offset=offset, limit=limit,
                                   hourly=hourly, redactor=redactor)
@@ -346,8 +353,8 @@ def write_part(
     requested = [FIELDS_BY_NAME[name] for name in field_names]
     fields = fmt.source_fields(requested)
     redactor = Redactor(redaction or {})
-    if _fast(fast_path, redactor):
-        blocks = _postgres_blocks(queryset, fields, fmt.rows)
+    if _fast(fast_path):
+        blocks = _database_blocks(queryset, fields, fmt.rows, redactor)
     else:
         blocks = _portable_blocks(queryset, fields, fmt.rows, offset=0, limit=_NO_LIMIT,
                                   redactor=redactor)
@@ -355,11 +362,7 @@ def write_part(
                          checkpoint=checkpoint, header=first_part, redactor=redactor)
 
 
-def _fast(fast_path: bool | None, redactor: Redactor) -> bool:
-    # Redaction needs each payload's values in Python, so a redacted export takes the portable
-    # path (the database's COPY lines would have to be parsed again to be changed).
-    if redactor.active:
-        return False
+def _fast(fast_path: bool | None) -> bool:
     return uses_fast_path() if fast_path is None else fast_path
 
 

@@ -18,6 +18,17 @@ from exports.fields import ExportField
 Write = Callable[[bytes], None]
 
 
+@dataclass(frozen=True)
+class LooseValue:
+    """A value a redacted export may change, as it travels on the PostgreSQL fast path: the
+    database sends it on its own (`sent`: its UTF-8 text or None), Python reads it only when the
+    redactor may change it, and the file gets its piece either way."""
+
+    unchanged: Callable[[bytes | None], bytes]  # the piece of the value as sent
+    read: Callable[[bytes | None], str | None]  # the value the redactor reads
+    piece: Callable[[str | None], bytes]  # the piece of a (redacted) value
+
+
 class RowEncoding(Protocol):
     """How rows leave the database: the same bytes on both of the writer's paths."""
 
@@ -28,6 +39,51 @@ class RowEncoding(Protocol):
                     ) -> list[str]: ...
 
     def renderer(self, fields: list[ExportField]) -> Callable[[Sequence], str]: ...
+
+    # A redacted export's fast path (binary COPY): the row cut at its loose fields, as SQL
+    # columns [segment, loose, segment, ..., segment] where each segment is the row's finished
+    # text between two loose values (the last one ends the row), and how each loose value
+    # becomes its piece.
+    def cut_sql_columns(self, fields: list[ExportField], quote_name: Callable[[str], str],
+                        loose: Callable[[ExportField], bool]) -> list[str]: ...
+
+    def loose_value(self, field: ExportField, fields: list[ExportField]) -> LooseValue: ...
+
+
+class SegmentsSQL:
+    """Builds a row's SQL columns: runs of literals and expressions, each run one concat()
+    (which builds the text once, where a chain of || copies the growing text at every step),
+    cut where a loose value goes in a column of its own."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self.pieces: list[str] = []
+        self.literal = ""
+
+    def text(self, literal: str) -> None:
+        self.literal += literal
+
+    def sql(self, expression: str) -> None:
+        self._end_literal()
+        self.pieces.append(expression)
+
+    def loose(self, expression: str) -> None:
+        self.columns.append(self._segment())
+        self.columns.append(expression)
+
+    def finish(self) -> list[str]:
+        self.columns.append(self._segment())
+        return self.columns
+
+    def _end_literal(self) -> None:
+        if self.literal:
+            self.pieces.append("'" + self.literal.replace("'", "''") + "'")
+            self.literal = ""
+
+    def _segment(self) -> str:
+        self._end_literal()
+        pieces, self.pieces = self.pieces, []
+        return "concat(" + ", ".join(pieces) + ")" if pieces else "''"
 
 
 class Encoder(Protocol):

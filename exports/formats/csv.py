@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from exports.fields import ExportField
-from exports.formats.base import ExportFormat, PassThrough, source_column
+from exports.formats.base import (
+    ExportFormat,
+    LooseValue,
+    PassThrough,
+    SegmentsSQL,
+    source_column,
+)
 from exports.formats.jsonl import (
     SQL_SUCCESS,
     SQL_TIMESTAMP,
@@ -54,12 +60,53 @@ def quote_cell(text: str | None, *, single_column: bool = False) -> str:
     return text
 
 
+def quote_cell_bytes(sent: bytes | None, *, single_column: bool = False) -> bytes:
+    """quote_cell of UTF-8 text as it came (the characters it looks for are ASCII)."""
+    if sent is None:
+        return b""
+    if (sent == b"" or b'"' in sent or b"," in sent or b"\n" in sent or b"\r" in sent
+            or (single_column and sent == b"\\.")):
+        return b'"' + sent.replace(b'"', b'""') + b'"'
+    return sent
+
+
+# COPY's CSV quoting in SQL, for the text cells the database writes next to loose values.
+SQL_QUOTED = ("CASE WHEN {v} IS NULL THEN '' WHEN {v} = '' OR strpos({v}, ',') > 0 "
+              "OR strpos({v}, '\"') > 0 OR strpos({v}, chr(10)) > 0 OR strpos({v}, chr(13)) > 0 "
+              "THEN concat('\"', replace({v}, '\"', '\"\"'), '\"') ELSE {v} END")
+# The other kinds' texts never hold a comma, a quote or a line break, nor are empty (a null
+# is, and concat() writes it as nothing, as COPY does).
+NEVER_QUOTED = frozenset({"uuid", "timestamp", "integer", "decimal", "boolean"})
+
+
 class CsvRows:
     copy_format = "csv"
 
     def sql_columns(self, fields, quote_name) -> list[str]:
         return [SQL_CELLS[field.kind].format(col=quote_name(source_column(field)))
                 for field in fields]
+
+    def cut_sql_columns(self, fields, quote_name, loose) -> list[str]:
+        segments = SegmentsSQL()
+        for index, field in enumerate(fields):
+            if index:
+                segments.text(",")
+            cell = SQL_CELLS[field.kind].format(col=quote_name(source_column(field)))
+            if loose(field):
+                segments.loose(cell)  # its text as stored: quoted by loose_value's piece
+            elif field.kind in NEVER_QUOTED:
+                segments.sql(cell)
+            else:
+                segments.sql(SQL_QUOTED.format(v=cell))
+        segments.sql("chr(10)")  # the row's end
+        return segments.finish()
+
+    def loose_value(self, field: ExportField, fields: list[ExportField]) -> LooseValue:
+        single = len(fields) == 1
+        return LooseValue(
+            unchanged=lambda sent: quote_cell_bytes(sent, single_column=single),
+            read=lambda sent: None if sent is None else sent.decode(),
+            piece=lambda value: quote_cell(value, single_column=single).encode())
 
     def renderer(self, fields: list[ExportField]) -> Callable[[Sequence], str]:
         cells = [PY_CELLS[field.kind] for field in fields]

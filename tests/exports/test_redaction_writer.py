@@ -22,7 +22,8 @@ from tests.exports.format_readers import (
 from tests.exports.redaction_corpus import KINDS, create_redaction_corpus
 from tests.exports.test_writer import MemorySink
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# PostgreSQL runs the fast path (COPY, screened blocks), SQLite the portable one.
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 ALL_RULES = {"detectors": list(DETECTORS), "patterns": [], "drop_keys": []}
 PAYLOADS = ("request", "response", "metadata")
 
