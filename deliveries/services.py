@@ -26,6 +26,7 @@ from deliveries.models import (
     WebhookDelivery,
 )
 from deliveries.secrets import encrypt
+from exports.errors import InvalidTransition
 from exports.models import ExportJob
 from exports.services import export_job_create, export_queue
 
@@ -76,18 +77,33 @@ def destination_create(*, workspace: Workspace, name: Any, endpoint_url: Any, re
                                       **values)
 
 
+class DestinationInUse(InvalidTransition):
+    """A destination that schedules deliver to (HTTP 409 in the API)."""
+
+
 def destination_delete(*, destination: Destination) -> None:
+    """Refused (DestinationInUse) while a schedule delivers to it: edit or delete those first.
+    (The foreign key PROTECTs it too, should a schedule be saved meanwhile.)"""
+    names = list(destination.schedules.values_list("name", flat=True)[:5])
+    if names:
+        raise DestinationInUse(
+            f"schedules deliver to this destination ({', '.join(names)}); move them to another "
+            "destination or delete them first", status="in_use")
     destination.delete()
 
 
 def export_job_create_delivered(*, workspace: Workspace, destination: Destination,
+                                key: str = "", manifest_key: str = "",
                                 **create: Any) -> ExportJob:
-    """An export draft whose file, once it has succeeded, is also copied to the destination."""
+    """An export draft whose file, once it has succeeded, is also copied to the destination:
+    at `key` with its manifest at `manifest_key` when given (a schedule's layout), else under
+    the destination's prefix by the export's download name."""
     if destination.workspace_id != workspace.id:
         raise ValidationError({"destination_id": "no such destination in this workspace"})
     with transaction.atomic():
         job = export_job_create(workspace=workspace, **create)
-        ExportDelivery.objects.create(export=job, destination=destination)
+        ExportDelivery.objects.create(export=job, destination=destination, target_key=key,
+                                      target_manifest_key=manifest_key)
     return job
 
 
