@@ -25,7 +25,7 @@ from deliveries.windows import INTERVALS, timezone_names
 from exports.inputs import normalise_format, normalise_requested_data
 from exports.redaction.policy import export_rules
 from exports.services import UNSET
-from logs.filters import normalise_filters, parse_timestamp, refuse_unstorable_text
+from logs.filters import conflict, normalise_filters, parse_timestamp, refuse_unstorable_text
 
 # Characters a schedule's name must not hold: it is a folder of the keys in the bucket.
 NAME_FORBIDDEN = set('/\\') | {chr(code) for code in range(32)} | {"\x7f"}
@@ -88,14 +88,14 @@ def normalise_cadence(*, interval: Any, hour: Any, weekday: Any) -> tuple[int | 
     daily an hour, weekly an hour and a weekday."""
     if interval == "hourly":
         return None, None
+    # Each value valid alone, missing together: the API answers these conflicting_values.
     if hour is None:
-        raise ValidationError({"hour": f"is required for a {interval} schedule (0 to 23)"})
+        raise conflict("hour", f"is required for a {interval} schedule (0 to 23)")
     hour = _small_whole(hour, field="hour", low=0, high=23, what="the hour of the day")
     if interval == "daily":
         return hour, None
     if weekday is None:
-        raise ValidationError({"weekday": "is required for a weekly schedule (0 = Monday to "
-                                          "6 = Sunday)"})
+        raise conflict("weekday", "is required for a weekly schedule (0 = Monday to 6 = Sunday)")
     return hour, _small_whole(weekday, field="weekday", low=0, high=6, what="0 = Monday")
 
 
@@ -148,8 +148,8 @@ def _save(schedule: Schedule, *, fields: list[str] | None) -> None:
             schedule.save(update_fields=fields) if fields else schedule.save()
     except IntegrityError as error:
         if "one_schedule_name_per_workspace" in str(error) or "UNIQUE" in str(error).upper():
-            raise ValidationError({"name": "this workspace already has a schedule of this name"}
-                                  ) from error
+            raise conflict("name", "this workspace already has a schedule of this name"
+                           ) from error
         raise
 
 
@@ -190,9 +190,8 @@ def schedule_update(*, schedule: Schedule, **changes: Any) -> Schedule:
     if "start" in changes and schedule.runs.exists():
         start = normalise_start(changes["start"])
         if start != schedule.start:
-            raise ValidationError({"start": "this schedule has run already: its windows go on "
-                                            "from its last run's end; create a new schedule "
-                                            "to start elsewhere"})
+            raise conflict("start", "this schedule has run already: its windows go on from its "
+                                    "last run's end; create a new schedule to start elsewhere")
     values = _values(workspace=schedule.workspace, given=changes, current=schedule)
     for name, value in values.items():
         setattr(schedule, name, value)

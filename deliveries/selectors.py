@@ -30,7 +30,10 @@ def workspace_webhooks(*, workspace: Workspace) -> list[Webhook]:
 
 
 def workspace_webhook(*, workspace: Workspace, webhook_id) -> Webhook | None:
-    return Webhook.objects.filter(workspace=workspace, id=webhook_id).first()
+    try:
+        return Webhook.objects.filter(workspace=workspace, id=webhook_id).first()
+    except (ValidationError, ValueError):  # not a UUID: no such webhook either
+        return None
 
 
 def export_delivery(export: ExportJob) -> dict | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets as random
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -49,11 +51,19 @@ def _text(name: str, value: Any, *, required: bool = True, max_length: int = 500
 
 def _url(name: str, value: Any, *, required: bool) -> str:
     text = _text(name, value, required=required, max_length=1000)
-    parsed = urlsplit(text)
+    try:
+        parsed = urlsplit(text)
+        parsed.port  # noqa: B018 - raises on a port out of range
+    except ValueError:  # e.g. "http://a]b": not a URL at all
+        raise ValidationError({name: "must be an http(s) URL with a host"}) from None
     if text and (parsed.scheme not in ("http", "https") or not parsed.hostname
                  or any(character.isspace() for character in text)):
         raise ValidationError({name: "must be an http(s) URL with a host"})
     return text
+
+
+# A region as botocore takes it (a DNS label, not all digits); the API's document says the same.
+REGION = r"^$|^(?![0-9]+$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
 
 
 def destination_create(*, workspace: Workspace, name: Any, endpoint_url: Any, region: Any,
@@ -68,9 +78,16 @@ def destination_create(*, workspace: Workspace, name: Any, endpoint_url: Any, re
         "prefix": _text("prefix", prefix, required=False).strip("/"),
         "access_key_id": _text("access_key_id", access_key_id, max_length=200),
     }
+    if isinstance(region, str) and not re.match(REGION, region):
+        raise ValidationError({"region": "must be a region name such as us-east-1 (letters, "
+                                         "digits and inner hyphens)"})
     secret = _text("secret_access_key", secret_access_key, max_length=500)
-    s3 = buckets.client(endpoint_url=values["endpoint_url"], region=values["region"],
-                        access_key_id=values["access_key_id"], secret_access_key=secret)
+    try:
+        s3 = buckets.client(endpoint_url=values["endpoint_url"], region=values["region"],
+                            access_key_id=values["access_key_id"], secret_access_key=secret)
+    except (ValueError, BotoCoreError) as error:  # botocore's own checks of the values
+        raise ValidationError({"endpoint_url": f"the destination cannot be reached as given: "
+                                               f"{error}"}) from error
     buckets.check_writable(s3, bucket=values["bucket"], prefix=values["prefix"],
                            endpoint_url=values["endpoint_url"])
     return Destination.objects.create(workspace=workspace, secret_encrypted=encrypt(secret),
