@@ -19,6 +19,7 @@ from api.auth import key_auth, resolve_workspace
 from api.errors import ApiError, not_found
 from api.exports import EXPORT_SCOPE, LIST_LIMIT, WITH_BODY, documented
 from api.schemas import (
+    Closed,
     DocumentedAs,
     ExportFilters,
     ListResponse,
@@ -41,13 +42,15 @@ NAME = r"^(?!\s*\.{1,2}\s*$)[^/\\\x00-\x1f\x7f]*[^/\\\x00-\x1f\x7f\s][^/\\\x00-\
 TIME_RANGE_FILTERS = {"created_at", *(name for name, (target, _) in SPEC_FILTERS.items()
                                       if target == "created_at")}
 # An export's filters without the time range, which each run sets to its window.
+_SCHEDULE_FILTER_FIELDS: dict[str, Any] = {
+    name: (field.annotation, field) for name, field in ExportFilters.model_fields.items()
+    if name not in TIME_RANGE_FILTERS and name not in ("page_size", "current_page")}
 ScheduleFilters = create_model(
     "ScheduleFilters",
-    __base__=ExportFilters.__base__,
+    __base__=Closed,
     __doc__="An export's filters (either dialect) without a time range and without paging: "
             "each run exports its own window.",
-    **{name: (field.annotation, field) for name, field in ExportFilters.model_fields.items()
-       if name not in TIME_RANGE_FILTERS and name not in ("page_size", "current_page")},
+    **_SCHEDULE_FILTER_FIELDS,
 )
 
 
@@ -115,7 +118,7 @@ class ScheduleItem(Schema):
     weekday: int | None
     paused: bool
     error: str | None = Field(description="Why the next window could not be run (tried again "
-                                          "each minute); null when fine")
+                                          "each tick); null when fine")
     next_run_at: Timestamp | None = Field(description="When the next window is run: its end "
                                                       "plus the settle delay; null while paused")
     created_at: Timestamp

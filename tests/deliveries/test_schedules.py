@@ -180,10 +180,13 @@ def test_an_empty_window_delivers_an_empty_file_and_its_manifest(
 
 def test_a_window_over_the_export_cap_fails_with_the_reason(
         workspace, user, destination, export_queue, settings):
+    from deliveries.models import EmailNotice
     from deliveries.scheduler import tick
 
     settings.EXPORTS_MAX_LOGS_PER_EXPORT = 3
     settings.SCHEDULES_SETTLE_SECONDS = 0
+    user.email = "ada@example.com"
+    user.save()
     first = datetime(2026, 1, 5, 10, tzinfo=UTC)
     for minute in range(4):
         log_at(workspace, first + timedelta(minutes=minute))
@@ -193,6 +196,8 @@ def test_a_window_over_the_export_cap_fails_with_the_reason(
     over, fits = ScheduleRun.objects.filter(schedule=schedule).order_by("window_start")
     assert over.export.status == ExportJob.Status.FAILED
     assert "more than 3 logs" in over.export.error
+    # The schedule's owner is told, as of any export of theirs that fails.
+    assert EmailNotice.objects.get(export=over.export).recipient == "ada@example.com"
     assert fits.export.status == ExportJob.Status.IN_PROGRESS  # the empty window after it
 
 
@@ -237,3 +242,25 @@ def test_ticks_at_once_make_one_run_and_one_export_per_window(
     with pytest.raises(IntegrityError), transaction.atomic():
         ScheduleRun.objects.create(schedule=schedule, window_start=first,
                                    window_end=first + HOUR)
+
+
+def test_paused_makes_no_run_and_resume_catches_up_oldest_first(
+        workspace, user, destination, export_queue, settings):
+    from deliveries.scheduler import tick
+    from deliveries.schedules import schedule_update
+
+    settings.SCHEDULES_SETTLE_SECONDS = 60
+    first = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    schedule = hourly_schedule(workspace, user, destination, start=first)
+    assert tick(now=first + HOUR + timedelta(seconds=59)).made == 0  # not settled yet
+    assert tick(now=first + HOUR + timedelta(seconds=60)).made == 1
+    schedule_update(schedule=schedule, paused=True)
+    assert tick(now=first + 4 * HOUR + timedelta(minutes=5)).made == 0
+    schedule_update(schedule=schedule, paused=False, interval="daily", hour=0)
+    # Edited meanwhile: the missed time is one window of the new cadence, from the last end.
+    report = tick(now=datetime(2026, 1, 7, 0, 5, tzinfo=UTC))
+    runs = list(ScheduleRun.objects.filter(schedule=schedule).order_by("id"))
+    assert report.made == 2
+    assert [(run.window_start, run.window_end) for run in runs] == [
+        (first, first + HOUR), (first + HOUR, datetime(2026, 1, 6, tzinfo=UTC)),
+        (datetime(2026, 1, 6, tzinfo=UTC), datetime(2026, 1, 7, tzinfo=UTC))]
