@@ -35,6 +35,16 @@ def destination(workspace, team_bucket):
     return destination_create(workspace=workspace, **destination_body(endpoint, bucket))
 
 
+@pytest.fixture
+def unchecked_destination(workspace):
+    """For the tests of the tick alone, which copy nothing: no bucket behind it."""
+    from deliveries.models import Destination
+
+    return Destination.objects.create(workspace=workspace, name="Team", bucket="team",
+                                      prefix="exports/daily", access_key_id="k",
+                                      secret_encrypted="-")
+
+
 def log_at(workspace, moment: datetime, *, model: str = "gpt-4o") -> Log:
     return Log.objects.create(workspace=workspace, created_at=moment, ai_provider="openai",
                               ai_model=model, status_code=200)
@@ -179,7 +189,7 @@ def test_an_empty_window_delivers_an_empty_file_and_its_manifest(
 
 
 def test_a_window_over_the_export_cap_fails_with_the_reason(
-        workspace, user, destination, export_queue, settings):
+        workspace, user, unchecked_destination, export_queue, settings):
     from deliveries.models import EmailNotice
     from deliveries.scheduler import tick
 
@@ -190,7 +200,7 @@ def test_a_window_over_the_export_cap_fails_with_the_reason(
     first = datetime(2026, 1, 5, 10, tzinfo=UTC)
     for minute in range(4):
         log_at(workspace, first + timedelta(minutes=minute))
-    schedule = hourly_schedule(workspace, user, destination, start=first)
+    schedule = hourly_schedule(workspace, user, unchecked_destination, start=first)
     report = tick(now=first + 2 * HOUR)
     assert report.made == 2
     over, fits = ScheduleRun.objects.filter(schedule=schedule).order_by("window_start")
@@ -202,7 +212,7 @@ def test_a_window_over_the_export_cap_fails_with_the_reason(
 
 
 def test_ticks_at_once_make_one_run_and_one_export_per_window(
-        workspace, user, destination, export_queue, settings):
+        workspace, user, unchecked_destination, export_queue, settings):
     """Four ticks at the same moment on their own connections, over a day's backfill: each
     window once (the unique key on schedule and window_start decides; no lock in memory)."""
     import threading
@@ -213,7 +223,7 @@ def test_ticks_at_once_make_one_run_and_one_export_per_window(
 
     settings.SCHEDULES_SETTLE_SECONDS = 0
     first = datetime(2026, 1, 5, 0, tzinfo=UTC)
-    schedule = hourly_schedule(workspace, user, destination, start=first)
+    schedule = hourly_schedule(workspace, user, unchecked_destination, start=first)
     gate = threading.Barrier(4)
     errors: list[BaseException] = []
 
@@ -245,13 +255,13 @@ def test_ticks_at_once_make_one_run_and_one_export_per_window(
 
 
 def test_paused_makes_no_run_and_resume_catches_up_oldest_first(
-        workspace, user, destination, export_queue, settings):
+        workspace, user, unchecked_destination, export_queue, settings):
     from deliveries.scheduler import tick
     from deliveries.schedules import schedule_update
 
     settings.SCHEDULES_SETTLE_SECONDS = 60
     first = datetime(2026, 1, 5, 10, tzinfo=UTC)
-    schedule = hourly_schedule(workspace, user, destination, start=first)
+    schedule = hourly_schedule(workspace, user, unchecked_destination, start=first)
     assert tick(now=first + HOUR + timedelta(seconds=59)).made == 0  # not settled yet
     assert tick(now=first + HOUR + timedelta(seconds=60)).made == 1
     schedule_update(schedule=schedule, paused=True)
