@@ -19,6 +19,7 @@ from api.errors import not_found
 from api.exports import EXPORT_SCOPE, WITH_BODY, documented
 from deliveries import selectors, services
 from deliveries.models import EVENTS
+from deliveries.services import REGION
 
 router = Router(auth=key_auth(EXPORT_SCOPE), tags=["Deliveries"])
 
@@ -36,11 +37,12 @@ def text(max_length: int) -> Any:
 
 
 class DestinationRequest(Body):
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")  # REGION looks ahead
     workspace_id: str | None = None
     name: str = text(200)
     endpoint_url: str = Field("", max_length=500, pattern=f"^$|{URL}",
                               description="Empty for AWS S3")
-    region: str = Field("", max_length=64)
+    region: str = Field("", max_length=64, pattern=REGION)
     bucket: str = text(255)
     prefix: str = Field("", max_length=500)
     access_key_id: str = text(200)
@@ -103,9 +105,9 @@ def list_destinations(request: HttpRequest, workspace_id: str | None = None):
     return selectors.workspace_destinations(workspace=workspace)
 
 
-@router.delete("/destinations/{destinationId}", response=Deleted, openapi_extra=documented(),
-               summary="Delete a destination")
-def delete_destination(request: HttpRequest, destinationId: UUID,  # noqa: N803
+@router.delete("/destinations/{destinationId}", response=Deleted, openapi_extra=documented(409),
+               summary="Delete a destination (409 while a schedule delivers to it)")
+def delete_destination(request: HttpRequest, destinationId: str,  # noqa: N803
                        workspace_id: str | None = None):
     workspace = resolve_workspace(request.auth, workspace_id)
     destination = selectors.workspace_destination(workspace=workspace,
@@ -134,7 +136,7 @@ def list_webhooks(request: HttpRequest, workspace_id: str | None = None):
 
 @router.delete("/webhooks/{webhookId}", response=Deleted, openapi_extra=documented(),
                summary="Delete a webhook")
-def delete_webhook(request: HttpRequest, webhookId: UUID,  # noqa: N803
+def delete_webhook(request: HttpRequest, webhookId: str,  # noqa: N803
                    workspace_id: str | None = None):
     workspace = resolve_workspace(request.auth, workspace_id)
     webhook = selectors.workspace_webhook(workspace=workspace, webhook_id=webhookId)

@@ -9,7 +9,7 @@ from typing import Any
 from ninja import NinjaAPI
 
 from accounts.models import API_KEY_SCOPES
-from api import deliveries, exports, logs
+from api import deliveries, exports, logs, schedules
 from api.auth import missing_key
 from api.errors import Error, install_error_handlers
 from api.parser import JsonBodyParser
@@ -83,7 +83,7 @@ def build_api() -> LogExportsAPI:
         urls_namespace="api",
         parser=JsonBodyParser(),
         openapi_extra={"tags": [{"name": "Logs Export"}, {"name": "Logs"},
-                                {"name": "Deliveries"}]},
+                                {"name": "Deliveries"}, {"name": "Schedules"}]},
     )
     install_error_handlers(
         api, unauthenticated=missing_key,
@@ -92,6 +92,7 @@ def build_api() -> LogExportsAPI:
     api.add_router("", exports.router)
     api.add_router("", logs.router)
     api.add_router("", deliveries.router)
+    api.add_router("", schedules.router)
     return api
 
 

@@ -402,3 +402,11 @@ DELIVERY_RETRY_FOR_SECONDS = env_int("DELIVERY_RETRY_FOR_SECONDS", 3 * 24 * 3600
 DELIVERY_WEBHOOK_TIMEOUT_SECONDS = env_int("DELIVERY_WEBHOOK_TIMEOUT_SECONDS", 15)
 # The address of the site in links sent by e-mail.
 DELIVERY_SITE_URL = os.environ.get("DELIVERY_SITE_URL", "http://localhost:8000")
+# Schedules: a window [start, end) is run once now >= end + this many seconds, so logs that
+# reach the database a little after their created_at are still in their window's file.
+SCHEDULES_SETTLE_SECONDS = float(os.environ.get("SCHEDULES_SETTLE_SECONDS", "60"))
+# How often each worker makes the runs that are due (the database lets one worker make each);
+# 0: this worker makes none.
+SCHEDULES_TICK_SECONDS = float(os.environ.get("SCHEDULES_TICK_SECONDS", "20"))
+# The most runs one tick makes (oldest windows first); a long backfill continues next tick.
+SCHEDULES_RUNS_PER_TICK = env_int("SCHEDULES_RUNS_PER_TICK", 48)

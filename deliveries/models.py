@@ -81,6 +81,11 @@ class ExportDelivery(Outbox):
     export = models.OneToOneField(ExportJob, on_delete=models.CASCADE,
                                   related_name="destination_delivery")
     destination = models.ForeignKey(Destination, on_delete=models.SET_NULL, null=True)
+    # Where to write, when whoever asked for the copy chose it (a schedule's date layout);
+    # blank: `{prefix}/{the export's download name}` and that key + ".manifest.json".
+    target_key = models.CharField(max_length=1000, blank=True)
+    target_manifest_key = models.CharField(max_length=1000, blank=True)
+    # Where it was written (set once sent).
     key = models.CharField(max_length=1000, blank=True)
     manifest_key = models.CharField(max_length=1000, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -89,6 +94,76 @@ class ExportDelivery(Outbox):
 
     def __str__(self) -> str:
         return f"export {self.export_id} → {self.key or self.destination}"
+
+
+class Schedule(models.Model):
+    """A saved export run once per window of its interval and delivered to its destination.
+
+    Its windows are consecutive and half-open, [start, end): the first starts at `start`, each
+    next one at the previous run's window_end (deliveries.windows). A run is one ScheduleRun
+    per window, unique on (schedule, window_start): of several workers making the same window's
+    run, the database lets one win (deliveries.scheduler). Only deliveries.schedules changes it.
+    """
+
+    class Interval(models.TextChoices):
+        HOURLY = "hourly", "Hourly"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="schedules")
+    # Its runs' exports are created in this person's name: the e-mails go to them.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="export_schedules")
+    name = models.CharField(max_length=200)  # also the folder of its objects in the bucket
+    # As an export's (logs.filters normal form) without created_at: each run sets the window.
+    filters = models.JSONField(default=dict, blank=True)
+    requested_data = models.JSONField(default=list)
+    format = models.CharField(max_length=20, choices=ExportJob.Format.choices,
+                              default=ExportJob.Format.JSONL)
+    redaction = models.JSONField(default=dict, blank=True)
+    # PROTECT: a destination a schedule delivers to cannot be deleted under it.
+    destination = models.ForeignKey(Destination, on_delete=models.PROTECT,
+                                    related_name="schedules")
+    interval = models.CharField(max_length=10, choices=Interval.choices)
+    start = models.DateTimeField()
+    timezone = models.CharField(max_length=64, default="UTC")  # an IANA name
+    hour = models.PositiveSmallIntegerField(null=True, blank=True)  # daily, weekly: 0-23
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True)  # weekly: 0 = Monday
+    paused = models.BooleanField(default=False)
+    # Why the next window's run could not be made (it is tried again each tick); "" when fine.
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"],
+                                               name="one_schedule_name_per_workspace")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.interval})"
+
+
+class ScheduleRun(models.Model):
+    """One window of a schedule and the export made of it; exactly one per window."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    # Kept when the export is deleted (the window was run; it is not run again).
+    export = models.ForeignKey(ExportJob, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="schedule_runs")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-window_start"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "window_start"],
+                                               name="one_run_per_schedule_window")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule.name}: {self.window_start:%Y-%m-%d %H:%M} to " \
+               f"{self.window_end:%Y-%m-%d %H:%M} UTC"
 
 
 class WebhookDelivery(Outbox):

@@ -61,9 +61,8 @@ def copy_to_destination(row: ExportDelivery) -> None:
     s3 = buckets.client(endpoint_url=destination.endpoint_url, region=destination.region,
                         access_key_id=destination.access_key_id,
                         secret_access_key=decrypt(destination.secret_encrypted))
-    name = export.download_name()
-    key = buckets.object_key(destination.prefix, name)
-    manifest_key = f"{key}.manifest.json"
+    key = row.target_key or buckets.object_key(destination.prefix, export.download_name())
+    manifest_key = row.target_manifest_key or f"{key}.manifest.json"
     with export_storage().open(export.file_name, "rb") as source:
         sha256 = buckets.upload(s3, bucket=destination.bucket, key=key, source=source,
                                 manifest=export.manifest or {}, manifest_key=manifest_key)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets as random
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +28,7 @@ from deliveries.models import (
     WebhookDelivery,
 )
 from deliveries.secrets import encrypt
+from exports.errors import InvalidTransition
 from exports.models import ExportJob
 from exports.services import export_job_create, export_queue
 
@@ -48,11 +51,19 @@ def _text(name: str, value: Any, *, required: bool = True, max_length: int = 500
 
 def _url(name: str, value: Any, *, required: bool) -> str:
     text = _text(name, value, required=required, max_length=1000)
-    parsed = urlsplit(text)
+    try:
+        parsed = urlsplit(text)
+        parsed.port  # noqa: B018 - raises on a port out of range
+    except ValueError:  # e.g. "http://a]b": not a URL at all
+        raise ValidationError({name: "must be an http(s) URL with a host"}) from None
     if text and (parsed.scheme not in ("http", "https") or not parsed.hostname
                  or any(character.isspace() for character in text)):
         raise ValidationError({name: "must be an http(s) URL with a host"})
     return text
+
+
+# A region as botocore takes it (a DNS label, not all digits); the API's document says the same.
+REGION = r"^$|^(?![0-9]+$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
 
 
 def destination_create(*, workspace: Workspace, name: Any, endpoint_url: Any, region: Any,
@@ -67,27 +78,49 @@ def destination_create(*, workspace: Workspace, name: Any, endpoint_url: Any, re
         "prefix": _text("prefix", prefix, required=False).strip("/"),
         "access_key_id": _text("access_key_id", access_key_id, max_length=200),
     }
+    if isinstance(region, str) and not re.match(REGION, region):
+        raise ValidationError({"region": "must be a region name such as us-east-1 (letters, "
+                                         "digits and inner hyphens)"})
     secret = _text("secret_access_key", secret_access_key, max_length=500)
-    s3 = buckets.client(endpoint_url=values["endpoint_url"], region=values["region"],
-                        access_key_id=values["access_key_id"], secret_access_key=secret)
+    try:
+        s3 = buckets.client(endpoint_url=values["endpoint_url"], region=values["region"],
+                            access_key_id=values["access_key_id"], secret_access_key=secret)
+    except (ValueError, BotoCoreError) as error:  # botocore's own checks of the values
+        raise ValidationError({"endpoint_url": f"the destination cannot be reached as given: "
+                                               f"{error}"}) from error
     buckets.check_writable(s3, bucket=values["bucket"], prefix=values["prefix"],
                            endpoint_url=values["endpoint_url"])
     return Destination.objects.create(workspace=workspace, secret_encrypted=encrypt(secret),
                                       **values)
 
 
+class DestinationInUse(InvalidTransition):
+    """A destination that schedules deliver to (HTTP 409 in the API)."""
+
+
 def destination_delete(*, destination: Destination) -> None:
+    """Refused (DestinationInUse) while a schedule delivers to it: edit or delete those first.
+    (The foreign key PROTECTs it too, should a schedule be saved meanwhile.)"""
+    names = list(destination.schedules.values_list("name", flat=True)[:5])
+    if names:
+        raise DestinationInUse(
+            f"schedules deliver to this destination ({', '.join(names)}); move them to another "
+            "destination or delete them first", status="in_use")
     destination.delete()
 
 
 def export_job_create_delivered(*, workspace: Workspace, destination: Destination,
+                                key: str = "", manifest_key: str = "",
                                 **create: Any) -> ExportJob:
-    """An export draft whose file, once it has succeeded, is also copied to the destination."""
+    """An export draft whose file, once it has succeeded, is also copied to the destination:
+    at `key` with its manifest at `manifest_key` when given (a schedule's layout), else under
+    the destination's prefix by the export's download name."""
     if destination.workspace_id != workspace.id:
         raise ValidationError({"destination_id": "no such destination in this workspace"})
     with transaction.atomic():
         job = export_job_create(workspace=workspace, **create)
-        ExportDelivery.objects.create(export=job, destination=destination)
+        ExportDelivery.objects.create(export=job, destination=destination, target_key=key,
+                                      target_manifest_key=manifest_key)
     return job
 
 

@@ -439,6 +439,20 @@ def export_job_fail(*, job_id, attempt: int, reason: str) -> bool:
     return failed
 
 
+def export_job_fail_draft(*, job: ExportJob, reason: str) -> bool:
+    """Draft → failed with a reason, without running: for a draft whose maker found it cannot
+    be written as asked (a schedule's window holding more logs than an export may). Its
+    subscribers are told as of any failure; False when it was no longer a draft."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = bool(ExportJob.objects.filter(id=job.id, status=Status.DRAFT).update(
+            status=Status.FAILED, error=reason[:2000], finished_at=now, last_updated_at=now))
+        if failed:
+            _finished(job_id=job.id, status=Status.FAILED)
+    job.refresh_from_db()
+    return failed
+
+
 def _finished(*, job_id, status: str) -> None:
     # Inside the transaction of the terminal state: subscribers' rows commit with it.
     export_finished.send(sender=ExportJob, job_id=job_id, status=status)
