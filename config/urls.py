@@ -15,6 +15,6 @@ urlpatterns = [
     path("v1/", include("api.urls")),
     path("logs/", include("logs.urls")),
     path("workspaces/", include("accounts.urls")),
-    path("notifications/", include("deliveries.urls")),
+    path("", include("deliveries.urls")),
     path("", include("exports.urls")),
 ]

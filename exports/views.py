@@ -182,7 +182,9 @@ def export_preview_panel(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def export_create(request: HttpRequest) -> HttpResponse:
+def export_create(request: HttpRequest, *, create=services.export_job_create) -> HttpResponse:
+    """`create` makes the draft: another app may pass its own (deliveries' "Deliver to" passes
+    one that also records where the file is copied), so this app need not know of it."""
     workspace = _require_workspace(request)
     form = ExportRequestForm(request.POST, policy=workspace_policy(workspace.id))
     status = 422
@@ -195,7 +197,7 @@ def export_create(request: HttpRequest) -> HttpResponse:
             return _render_request(request, workspace, form, htmx_partial="request-form",
                                    status=422, preview=preview)
         try:
-            job = services.export_job_create(
+            job = create(
                 workspace=workspace, created_by=request.user, actor=Actor.for_page(request),
                 refuse_empty=True,
                 **form.service_arguments(now=timezone.now()),
