@@ -8,8 +8,9 @@ field picker, formats and redaction rules, the workspace's mandatory rules fixed
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -52,8 +53,11 @@ class DestinationForm(forms.Form):
     region = forms.CharField(label="Region", required=False,
                              widget=forms.TextInput(attrs={"placeholder": "e.g. us-east-1"}))
     bucket = forms.CharField(label="Bucket", required=False)
-    prefix = forms.CharField(label="Key prefix", required=False,
-                             widget=forms.TextInput(attrs={"placeholder": "e.g. exports/llm-logs"}))
+    # (A field named as BaseForm's `prefix` attribute: the form's metaclass takes it out of the
+    # class, so the attribute keeps meaning the forms' name prefix, None here.)
+    prefix = forms.CharField(  # type: ignore[assignment]
+        label="Key prefix", required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. exports/llm-logs"}))
     access_key_id = forms.CharField(label="Access key ID", required=False,
                                     widget=forms.TextInput(attrs={"autocomplete": "off"}))
     # render_value=False: the secret is never sent back to the browser, not even on an error.
@@ -105,15 +109,17 @@ class ScheduleForm(ExportRequestForm):
     weekday = forms.TypedChoiceField(label="On", required=False, coerce=int, empty_value=None,
                                      initial=0, choices=list(enumerate(WEEKDAYS)))
 
-    def __init__(self, *args, destinations: list[Destination] = (), schedule=None,
+    def __init__(self, *args, destinations: list[Destination] | None = None, schedule=None,
                  **kwargs):
         super().__init__(*args, **kwargs)
         for name in PER_RUN_FIELDS:
             del self.fields[name]
         self.schedule = schedule
-        self.fields["destination_id"].choices = [("", "Choose a destination…")] + [
+        self.has_destinations = bool(destinations)
+        cast(forms.ChoiceField, self.fields["destination_id"]).choices = [
+            ("", "Choose a destination…")] + [
             (str(destination.id), f"{destination.name} (s3://{destination.bucket}/"
-                                  f"{destination.prefix})") for destination in destinations]
+                                  f"{destination.prefix})") for destination in destinations or []]
         # Now, in UTC, down to the hour: a new schedule's first window is the current hour's.
         now = timezone.now().astimezone(ZoneInfo("UTC"))
         self.fields["start"].initial = now.replace(minute=0, second=0, microsecond=0,
@@ -227,10 +233,3 @@ def describe_cadence(schedule: Schedule) -> str:
         return f"Every day at {at}"
     return f"Every {WEEKDAYS[schedule.weekday or 0]} at {at}"
 
-
-def window_text(start: datetime, end: datetime) -> str:
-    """A run's window in UTC, the end's date left out when it is the start's."""
-    start, end = start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
-    same_day = (end - timedelta(microseconds=1)).date() == start.date()
-    tail = f"{end:%H:%M}" if same_day else f"{end:%Y-%m-%d %H:%M}"
-    return f"{start:%Y-%m-%d %H:%M} – {tail} UTC"

@@ -73,11 +73,12 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
 # --- The form --------------------------------------------------------------------------------
 
 def _form(request: HttpRequest, workspace, *, schedule: Schedule | None) -> ScheduleForm:
-    options = {"policy": workspace_policy(workspace.id), "schedule": schedule,
-               "destinations": selectors.workspace_destinations(workspace=workspace)}
+    policy = workspace_policy(workspace.id)
+    destinations = selectors.workspace_destinations(workspace=workspace)
     if request.method == "POST":
-        return ScheduleForm(request.POST, **options)
-    form = ScheduleForm(**options)
+        return ScheduleForm(request.POST, policy=policy, schedule=schedule,
+                            destinations=destinations)
+    form = ScheduleForm(policy=policy, schedule=schedule, destinations=destinations)
     if schedule is not None:
         form.initial = ScheduleForm.initial_of(schedule)
     return form
@@ -96,7 +97,7 @@ def _render_form(request: HttpRequest, workspace, form: ScheduleForm, *,
             problems.setdefault(name, []).extend(str(error) for error in errors)
     context.update(active_nav="schedules", form=form, schedule=schedule,
                    field_problems=problems,
-                   has_destinations=len(form.fields["destination_id"].choices) > 1)
+                   has_destinations=form.has_destinations)
     return render(request, "deliveries/schedule_form.html", context, status=status)
 
 

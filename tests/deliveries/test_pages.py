@@ -13,7 +13,6 @@ from django.utils import timezone
 from accounts.models import Membership
 from deliveries.models import Destination, ExportDelivery, Schedule, ScheduleRun
 from deliveries.schedules import schedule_create
-from deliveries.services import destination_create
 from exports import services as export_services
 from exports.models import ExportJob
 from exports.redaction.policy import save_policy

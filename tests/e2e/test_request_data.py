@@ -149,7 +149,7 @@ def test_panel_url_reload_esc_and_the_empty_state(sized_page, live_server, membe
     page.click("header >> text=Request Data")
     page.wait_for_url(f"{live_server.url}/exports/new/")
     page.reload()
-    page.wait_for_selector("form[action='/exports/create/']")
+    page.wait_for_selector("form[action='/exports/deliver/']")
     assert page.locator("h1").all_inner_texts() == ["Request Data"]
     assert horizontal_overflow(page) == 0
 

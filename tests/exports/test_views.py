@@ -59,7 +59,8 @@ def test_pages_require_login(client, workspace):
                 f"/exports/{job.id}/download/"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-    for url in ["/exports/create/", f"/exports/{job.id}/start/", f"/exports/{job.id}/cancel/"]:
+    for url in ["/exports/create/", "/exports/deliver/", f"/exports/{job.id}/start/",
+                f"/exports/{job.id}/cancel/"]:
         response = client.post(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     job.refresh_from_db()
@@ -137,7 +138,7 @@ def test_gates_replace_the_form_with_a_notice(member_client, workspace, settings
     form_page = member_client.get("/exports/new/")
     assert form_page.status_code == 200
     assert notice in strip_tags(form_page.content.decode())
-    assert 'action="/exports/create/"' not in form_page.content.decode()
+    assert 'action="/exports/deliver/"' not in form_page.content.decode()
     created = member_client.post("/exports/create/", {"requested_data": ["id"]})
     assert created.status_code == 403 and notice in strip_tags(created.content.decode())
     assert ExportJob.objects.count() == 0
@@ -158,7 +159,7 @@ def test_request_data_form_lists_the_catalogue_with_defaults_checked(member_clie
         assert label in html
     assert 'value="jsonl.gz"' in html
     partial = member_client.get("/exports/new/", **HTMX).content.decode()
-    assert "<html" not in partial and 'hx-post="/exports/create/"' in partial
+    assert "<html" not in partial and 'hx-post="/exports/deliver/"' in partial
 
 
 def test_request_data_prefills_from_the_logs_filters(member_client, seeded):
