@@ -75,11 +75,9 @@ def schedule_index(request: HttpRequest) -> HttpResponse:
 def _form(request: HttpRequest, workspace, *, schedule: Schedule | None) -> ScheduleForm:
     policy = workspace_policy(workspace.id)
     destinations = selectors.workspace_destinations(workspace=workspace)
-    if request.method == "POST":
-        return ScheduleForm(request.POST, policy=policy, schedule=schedule,
-                            destinations=destinations)
-    form = ScheduleForm(policy=policy, schedule=schedule, destinations=destinations)
-    if schedule is not None:
+    data = request.POST if request.method == "POST" else None
+    form = ScheduleForm(data, policy=policy, schedule=schedule, destinations=destinations)
+    if schedule is not None:  # (a bound form reads it for its disabled start only)
         form.initial = ScheduleForm.initial_of(schedule)
     return form
 

@@ -70,7 +70,7 @@ def test_pages_work_with_the_policy_enforced_and_report_no_violation(
 
     for path in ["/", "/exports/new/", "/logs/", f"/exports/{job.id}/activity/", "/admin/",
                  "/admin/exports/exportjob/", f"/admin/exports/exportjob/{job.id}/change/",
-                 "/admin/exports/exportevent/", "/v1/docs"]:
+                 "/admin/exports/exportevent/", "/v1/docs", "/destinations/", "/schedules/"]:
         visit(path)
     page.context.clear_cookies()
     visit("/admin/login/")
