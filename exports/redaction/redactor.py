@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from exports.redaction import in_place
 from exports.redaction.detectors import (
     CONFIRMED_KINDS,
     DETECTOR_REGEXES,
@@ -25,7 +26,6 @@ from exports.redaction.detectors import (
     GUARD_PATTERNS,
     confirmed,
 )
-from exports.redaction import in_place
 from exports.redaction.rules import check_pattern
 from logs.canonical_json import canonical_json
 
@@ -140,7 +140,7 @@ class Redactor:
         if text is None:
             return None
         drops = self.drops.get(column, [])
-        wanted_drop = any(f'"{path[-1]}"' in text for path in drops)
+        wanted_drop = bool(drops) and any(f'"{path[-1]}"' in text for path in drops)
         if canonical and not wanted_drop and in_place.takes(text):
             # With detectors alone, text() tests each string value and a search of the whole
             # text first would change nothing. A team's pattern is first searched over the
