@@ -27,9 +27,12 @@ def is_loose(field: ExportField) -> bool:
     return field.kind == "json" or field.name in REDACTED_TEXT_FIELDS
 
 
-def redaction_step(field: ExportField, redactor: Redactor) -> Callable[[str | None], str | None]:
+def redaction_step(field: ExportField, redactor: Redactor, *, canonical: bool = False
+                   ) -> Callable[[str | None], str | None]:
+    """canonical: the payloads come as PostgreSQL's jsonb text, which is in the canonical form,
+    so they are redacted where they stand (exports.redaction.in_place), with the same result."""
     if field.kind == "json":
-        return lambda text: redactor.json_text(field.name, text)
+        return lambda text: redactor.json_text(field.name, text, canonical=canonical)
     return lambda text: None if text is None else redactor.text(text)
 
 
@@ -55,7 +58,8 @@ class CutRows:
     def __init__(self, fields: list[ExportField], rows: RowEncoding, redactor: Redactor):
         loose = [field for field in fields if is_loose(field)]
         self.slots: list[tuple[str, LooseValue, Callable]] = [
-            (field.name, rows.loose_value(field, fields), redaction_step(field, redactor))
+            (field.name, rows.loose_value(field, fields),
+             redaction_step(field, redactor, canonical=True))
             for field in loose]
         self.screen = Screen(redactor)
 

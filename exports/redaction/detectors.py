@@ -61,6 +61,11 @@ GUARD_PATTERNS: dict[str, str] = {
     "phone": r"\+\d|\d{3}\)[ .-]?\d|\d{3}[ .-]\d{3}",
 }
 
+# The kinds whose guard matches only text holding a decimal digit (Python's \d) or a ':'. One
+# search for either rules all three out for a text, where their guards cost a search each.
+DIGIT_OR_COLON_KINDS = frozenset({"credit_card", "ip_address", "phone"})
+DIGIT_OR_COLON = re.compile(r"[\d:]")
+
 # Each detector's regex, in the order they run (secrets first), with a guard: a cheap test that
 # most texts fail, so the detector's regex (whose lookbehinds re cannot skip ahead with) scans
 # only the texts that may hold its kind.

@@ -17,9 +17,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from exports.redaction import in_place
 from exports.redaction.detectors import (
     CONFIRMED_KINDS,
     DETECTOR_REGEXES,
+    DIGIT_OR_COLON,
+    DIGIT_OR_COLON_KINDS,
     GUARD_PATTERNS,
     confirmed,
 )
@@ -28,6 +31,7 @@ from logs.canonical_json import canonical_json
 
 # One decoder for every payload: json.loads(text, parse_float=...) builds a new one per call.
 _DECODER = json.JSONDecoder(parse_float=Decimal)
+_DIGIT_OR_COLON = DIGIT_OR_COLON.search
 
 
 def mark(name: str) -> str:
@@ -85,8 +89,11 @@ class Redactor:
 
     def text(self, value: str) -> str:
         if self.any_guard is not None and self.any_guard(value):
+            # Checked on the text as it came: a marker put in by an earlier detector adds a ':'
+            # but no match of any guard, so a kind ruled out here stays ruled out.
+            numeric = _DIGIT_OR_COLON(value) is not None
             for kind, guard, regex, replace in self.detector_steps:
-                if not guard(value):
+                if not numeric and kind in DIGIT_OR_COLON_KINDS or not guard(value):
                     continue
                 if isinstance(replace, str):
                     value, found = regex.subn(replace, value)
@@ -125,12 +132,23 @@ class Redactor:
         else:
             self._drop(value[path[0]], path[1:], name)
 
-    def json_text(self, column: str, text: str | None) -> str | None:
-        """The payload's canonical JSON text with the rules applied."""
+    def json_text(self, column: str, text: str | None, *, canonical: bool = False
+                  ) -> str | None:
+        """The payload's canonical JSON text with the rules applied. canonical: the text is
+        known to be in the canonical form already (PostgreSQL's jsonb output), so it can be
+        redacted where it stands (exports.redaction.in_place), with the same result."""
         if text is None:
             return None
         drops = self.drops.get(column, [])
-        wanted_drop = any(f'"{path[-1]}"' in text for path in drops)
+        wanted_drop = bool(drops) and any(f'"{path[-1]}"' in text for path in drops)
+        if canonical and not wanted_drop and in_place.takes(text):
+            # With detectors alone, text() tests each string value and a search of the whole
+            # text first would change nothing. A team's pattern is first searched over the
+            # whole raw text, as below, since that decides (an anchored one, `[0-9]$`, may fail
+            # on the text and match a value).
+            if self.patterns and not self._might_match(text):
+                return text
+            return in_place.redact_in_place(text, self.text)
         if not wanted_drop and not self._might_match(text):
             return text
         value = _DECODER.decode(text)
