@@ -25,8 +25,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
+
+import psutil
 
 from bench.rss import MB, RssPeaks, RssSampler, stop_workers
 
@@ -49,12 +52,15 @@ class WholeRun:
     parts_s: float
     join_s: float
     rss: RssPeaks
+    tenths: list[float] = field(default_factory=list)
+    disk_read_gb: float = 0.0
+    disk_written_gb: float = 0.0
 
 
 def disk_needed(*, rows: int, bytes_per_row: float) -> int:
     """Bytes of free disk an export of `rows` logs needs at its peak: its parts and its joined
     file side by side, with a margin for the estimate (row_to_json's lines, which it is taken
-    from, are shorter than the export's: ~850 against ~1,280 bytes a log here)."""
+    from, are a little shorter than the export's: ~1,200 against ~1,280 bytes a log here)."""
     return int(2 * rows * bytes_per_row * DISK_MARGIN)
 
 
@@ -65,6 +71,16 @@ def count_lines(path: Path | str, chunk: int = 8 * MB) -> int:
         while block := source.read(chunk):
             lines += block.count(b"\n")
     return lines
+
+
+def tenths(started, finished: list) -> list[float]:
+    """Seconds each tenth of the parts took to finish, from `started` (datetimes, in any order):
+    steady tenths mean a steady speed; a rising series, an export slowing down as it goes."""
+    ends = sorted(finished)
+    if not ends:
+        return []
+    marks = [started] + [ends[max(0, round(len(ends) * tenth / 10) - 1)] for tenth in range(1, 11)]
+    return [(later - earlier).total_seconds() for earlier, later in pairwise(marks)]
 
 
 def summary_line(*, whole: WholeRun, psql_s: float, reference: WholeRun | None) -> str:
@@ -92,8 +108,6 @@ def estimated_bytes_per_row(workspace) -> float:
 
 def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun, object]:
     """One export of the workspace's first `rows` logs, every field, start to Success."""
-    from django.db.models import Max
-
     from exports import services
     from exports.fields import ALL_FIELD_NAMES
     from exports.models import ExportJob, ExportPart
@@ -101,6 +115,7 @@ def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun
     job = services.export_job_create(workspace=workspace, filters={},
                                      requested_data=list(ALL_FIELD_NAMES), limit=rows,
                                      description=WHOLE_DESCRIPTION)
+    disk = psutil.disk_io_counters()
     with RssSampler(worker_pids) as sampler:
         started = time.perf_counter()
         services.export_job_start(job=job)
@@ -115,12 +130,17 @@ def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun
         seconds = time.perf_counter() - started
     if job.status != ExportJob.Status.SUCCESS:
         raise SystemExit(f"the export of {rows:,} logs ended {job.status}: {job.error}")
-    last_part = ExportPart.objects.filter(export=job).aggregate(last=Max("finished_at"))["last"]
-    parts_end = last_part or job.finished_at
+    disk_after = psutil.disk_io_counters()
+    finished = list(ExportPart.objects.filter(export=job).values_list("finished_at", flat=True))
+    parts_end = max(finished, default=None) or job.finished_at
     run = WholeRun(rows=job.rows_written, parts=job.part_count, bytes=job.file_size,
                    seconds=seconds, plan_s=plan_s,
                    parts_s=(parts_end - job.started_at).total_seconds(),
-                   join_s=(job.finished_at - parts_end).total_seconds(), rss=sampler.peaks)
+                   join_s=(job.finished_at - parts_end).total_seconds(), rss=sampler.peaks,
+                   tenths=tenths(job.started_at, finished))
+    if disk is not None and disk_after is not None:  # the machine's, other work included
+        run.disk_read_gb = (disk_after.read_bytes - disk.read_bytes) / 1e9
+        run.disk_written_gb = (disk_after.write_bytes - disk.write_bytes) / 1e9
     return run, job
 
 
@@ -148,7 +168,10 @@ def describe(label: str, run: WholeRun) -> str:
     return (f"{label}: {run.seconds:.1f}s for {run.rows:,} logs in {run.parts} parts "
             f"({run.bytes / 1e9:.2f} GB; plan {run.plan_s:.1f}s, parts {run.parts_s:.1f}s, "
             f"join {run.join_s:.1f}s; {run.rows / run.seconds:,.0f} logs/s); peak RSS: "
-            f"{run.rss.describe()}")
+            f"{run.rss.describe()}\n  each tenth of the parts took (s): "
+            f"{' '.join(f'{value:.0f}' for value in run.tenths)}; the machine's disks read "
+            f"{run.disk_read_gb:.1f} GB, wrote {run.disk_written_gb:.1f} GB meanwhile; load "
+            f"{os.getloadavg()[0]:.2f}")
 
 
 def export_and_check(workspace, rows: int, worker_pids: list[int], label: str) -> WholeRun:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.rss import MB, RssPeaks, high_water_mark
-from bench.scale_whole import WholeRun, count_lines, disk_needed, summary_line
+from bench.scale_whole import WholeRun, count_lines, disk_needed, summary_line, tenths
 
 
 def run_of(rows: int, seconds: float, peak_mb: int) -> WholeRun:
@@ -41,3 +41,15 @@ def test_summary_line_sets_both_sizes_side_by_side():
 def test_high_water_mark_of_this_process_and_of_none():
     assert high_water_mark(__import__("os").getpid()) > 10 * MB
     assert high_water_mark(2**22 + 12345) == 0  # above pid_max by default: no such process
+
+
+def test_tenths_of_the_parts():
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    # 20 parts finishing every 3 s, in any order: each tenth (2 parts) took 6 s.
+    finished = [start + timedelta(seconds=3 * (index + 1)) for index in range(20)][::-1]
+    assert tenths(start, finished) == [6.0] * 10
+    # Slowing down: the last part alone took 100 s more.
+    assert tenths(start, finished[1:] + [start + timedelta(seconds=160)])[-1] == 106.0
+    assert tenths(start, []) == []
