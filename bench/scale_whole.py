@@ -74,9 +74,10 @@ def count_lines(path: Path | str, chunk: int = 8 * MB) -> int:
 
 
 def tenths(started, finished: list) -> list[float]:
-    """Seconds each tenth of the parts took to finish, from `started` (datetimes, in any order):
-    steady tenths mean a steady speed; a rising series, an export slowing down as it goes."""
-    ends = sorted(finished)
+    """Seconds each tenth of the parts took to finish, from `started` (datetimes, in any order;
+    None, a part without a time of its own, as in an export of one part, is left out): steady
+    tenths mean a steady speed; a rising series, an export slowing down as it goes."""
+    ends = sorted(moment for moment in finished if moment is not None)
     if not ends:
         return []
     marks = [started] + [ends[max(0, round(len(ends) * tenth / 10) - 1)] for tenth in range(1, 11)]
@@ -132,7 +133,7 @@ def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun
         raise SystemExit(f"the export of {rows:,} logs ended {job.status}: {job.error}")
     disk_after = psutil.disk_io_counters()
     finished = list(ExportPart.objects.filter(export=job).values_list("finished_at", flat=True))
-    parts_end = max(finished, default=None) or job.finished_at
+    parts_end = max((moment for moment in finished if moment), default=None) or job.finished_at
     run = WholeRun(rows=job.rows_written, parts=job.part_count, bytes=job.file_size,
                    seconds=seconds, plan_s=plan_s,
                    parts_s=(parts_end - job.started_at).total_seconds(),

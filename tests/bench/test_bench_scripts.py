@@ -82,7 +82,8 @@ def test_bench_scale_whole_export_alone_in_parts(bench_database, redis_url):
     # Every process of the export was sampled: the creator, the workers and their horses.
     horses = re.search(r"worker (\d+) MB, horse (\d+) MB \((\d+) horses\), join horse (\d+) MB",
                        output)
-    assert horses and all(int(value) > 0 for value in horses.groups()), output[-1500:]
+    # (The join of 12,000 logs may end between two samples: its own figure is not asserted.)
+    assert horses and all(int(value) > 0 for value in horses.groups()[:3]), output[-1500:]
     assert re.search(r"whole_export rows=12000 .* rss_at_1M=n/a$", output.strip())
     # No stray worker: the workers it started are gone, with their horses.
     pids = re.search(r"workers stopped \(pids ([\d, ]+)\)", output)

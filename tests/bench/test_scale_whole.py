@@ -52,4 +52,4 @@ def test_tenths_of_the_parts():
     assert tenths(start, finished) == [6.0] * 10
     # Slowing down: the last part alone took 100 s more.
     assert tenths(start, finished[1:] + [start + timedelta(seconds=160)])[-1] == 106.0
-    assert tenths(start, []) == []
+    assert tenths(start, []) == tenths(start, [None]) == []  # one part: no time of its own
