@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -107,7 +108,7 @@ def estimated_bytes_per_row(workspace) -> float:
         return float(cursor.fetchone()[0] or 0)
 
 
-def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun, object]:
+def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun, Any]:
     """One export of the workspace's first `rows` logs, every field, start to Success."""
     from exports import services
     from exports.fields import ALL_FIELD_NAMES
@@ -132,9 +133,10 @@ def timed_export(workspace, rows: int, worker_pids: list[int]) -> tuple[WholeRun
     if job.status != ExportJob.Status.SUCCESS:
         raise SystemExit(f"the export of {rows:,} logs ended {job.status}: {job.error}")
     disk_after = psutil.disk_io_counters()
+    assert job.started_at is not None and job.finished_at is not None  # a Success has both
     finished = list(ExportPart.objects.filter(export=job).values_list("finished_at", flat=True))
     parts_end = max((moment for moment in finished if moment), default=None) or job.finished_at
-    run = WholeRun(rows=job.rows_written, parts=job.part_count, bytes=job.file_size,
+    run = WholeRun(rows=job.rows_written, parts=job.part_count, bytes=job.file_size or 0,
                    seconds=seconds, plan_s=plan_s,
                    parts_s=(parts_end - job.started_at).total_seconds(),
                    join_s=(job.finished_at - parts_end).total_seconds(), rss=sampler.peaks,
