@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from bench.export import (  # noqa: E402 - after the path is set
     ensure_bench_logs,
     psql_copy_seconds,
-    reference_sql,
     setup_django,
 )
+from bench.rss import stop_workers  # noqa: E402
 
 
 def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
@@ -53,13 +53,6 @@ def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
             raise RuntimeError("the workers did not start")
         time.sleep(0.2)
     return workers
-
-
-def stop_workers(workers: list[subprocess.Popen]) -> None:
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        worker.wait(timeout=60)
 
 
 def timed_export(workspace, rows: int) -> tuple[float, object]:
@@ -118,7 +111,7 @@ def main() -> int:
         print(f"{count} worker(s): {seconds[count]:.2f}s for {args.rows:,} rows in {parts} parts "
               f"({job.file_size / 1e6:.0f} MB, sha256 {job.sha256[:12]}…)", flush=True)
         (Path(folder) / job.file_name).unlink()
-    copy_s = psql_copy_seconds(database_url, reference_sql(workspace, args.rows))
+    copy_s = psql_copy_seconds(database_url, workspace, args.rows, "jsonl")
     print(f"psql \\copy of the same rows: {copy_s:.2f}s")
     speedup = seconds[1] / seconds[2]
     print(f"2 workers {'faster' if speedup > 1 else 'NOT faster'} than 1: {speedup:.2f}×")

@@ -14,6 +14,13 @@ offset 5,000,000 (psql given the same query, with its OFFSET; and, strictly, psq
 key range, which costs it no skipped rows). Last line:
 rows=N worst_p50_ms=... worst_p95_ms=... ratio=... (the lower of the two stream ratios against
 psql's same query) peak_rss_mb=... ratio_vs_key_range=...
+
+Then the whole workspace exported as one JSONL file on 2 real RQ workers, against psql's \\copy of
+the same rows, with the peak RSS of every process of the export at ROWS and at 1,000,000 logs
+(bench/scale_whole.py; --only-whole-export runs this step alone, --no-whole-export skips it; the
+files go to a temporary folder in --scratch-dir, deleted after). Its line comes last:
+whole_export rows=N seconds=... psql_seconds=... ratio=... peak_rss_mb_per_process=...
+rss_at_1M=...
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -310,6 +318,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="timed runs of each request")
     parser.add_argument("--stream-repeat", type=int, default=3)
     parser.add_argument("--no-stream", action="store_true", help="skip the export stream")
+    parser.add_argument("--only-whole-export", action="store_true",
+                        help="only the whole-workspace export (no requests, no stream)")
+    parser.add_argument("--no-whole-export", action="store_true",
+                        help="skip the whole-workspace export")
+    parser.add_argument("--part-logs", type=int, default=50_000,
+                        help="EXPORTS_PART_LOGS of the whole-workspace export")
+    parser.add_argument("--scratch-dir", default=tempfile.gettempdir(),
+                        help="where the export and psql files go (several GB at 10M logs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--storage-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -331,7 +347,19 @@ def main() -> int:
     # No worker takes those starts, so they stay in progress: without lifting the per-workspace
     # cap (5 by default) the sixth "Start export" would be refused.
     os.environ["EXPORTS_MAX_IN_PROGRESS_PER_WORKSPACE"] = "0"
-    setup_django(database_url)
+    os.environ["EXPORTS_PART_LOGS"] = str(args.part_logs)
+    os.environ["EXPORTS_MAX_LOGS_PER_EXPORT"] = str(max(args.rows, 10_000_000))
+    # Every file of the run (the export storage, psql's references) under --scratch-dir.
+    tempfile.tempdir = args.scratch_dir
+    folder = tempfile.mkdtemp(prefix="bench-scale-")
+    try:
+        setup_django(database_url, folder)
+        return run(args, database_url, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(args, database_url: str, folder: str) -> int:
     from django.core.management import call_command
 
     from bench.scale_seed import ensure_scale_workspace, seed_scale_logs
@@ -342,6 +370,11 @@ def main() -> int:
     present = seed_scale_logs(workspace, args.rows)
     ensure_exports(workspace, EXPORTS_ON_PAGE)
     print(f"workspace {workspace.slug}: {present:,} logs")
+    if args.only_whole_export:
+        from bench.scale_whole import whole_export_step
+
+        print(whole_export_step(database_url, workspace, present, folder))
+        return 0
 
     try:
         results = interactive_requests(workspace, args.rows, args.repeat)
@@ -375,10 +408,16 @@ def main() -> int:
         rss_text = f" peak_rss_mb={rss:.0f}{strict_text}"
     from exports.models import ExportJob
 
+    # The starts above left exports in progress with nothing queued: the whole export's workers
+    # would run them again (their reconciler), in the middle of its measurement.
     ExportJob.objects.filter(workspace=workspace, description=BENCH_DESCRIPTION).delete()
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     print(f"rows={present} worst_p50_ms={worst_p50:.1f} worst_p95_ms={worst_p95:.1f} "
-          f"ratio={ratio_text}{rss_text}")
+          f"ratio={ratio_text}{rss_text}", flush=True)
+    if not args.no_whole_export:
+        from bench.scale_whole import whole_export_step
+
+        print(whole_export_step(database_url, workspace, present, folder))
     return 0
 
 

@@ -12,6 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from django.db import connection
@@ -59,12 +60,35 @@ def test_bench_scale_runs_every_request_and_reuses_its_workspace(bench_database,
     assert "HTTP 4" not in first and "HTTP 5" not in first
     assert re.search(r"^rows=20000 worst_p50_ms=[\d.]+ worst_p95_ms=[\d.]+ ratio=[\d.]+ "
                      r"peak_rss_mb=\d+$", first, re.MULTILINE), first[-500:]
+    # Last, the whole workspace as one file (one part at 20,000 logs), checked and timed.
+    assert "file checked: 20,000 lines" in first
+    assert re.search(r"whole_export rows=20000 seconds=[\d.]+ psql_seconds=[\d.]+ ratio=[\d.]+ "
+                     r"peak_rss_mb_per_process=\d+ rss_at_1M=n/a$", first.strip()), first[-500:]
 
     again = run_bench("scale.py", "--rows", "20000", "--repeat", "1", "--no-stream",
-                      database_url=bench_database, redis_url=redis_url)
+                      "--no-whole-export", database_url=bench_database, redis_url=redis_url)
     assert "workspace scale-20000: 20,000 logs" in again
     assert "seeded" not in again  # the workspace was reused, not seeded a second time
     assert re.search(r"^rows=20000 .* ratio=skipped$", again, re.MULTILINE), again[-500:]
+    assert "whole_export" not in again
+
+
+def test_bench_scale_whole_export_alone_in_parts(bench_database, redis_url):
+    output = run_bench("scale.py", "--rows", "12000", "--only-whole-export", "--part-logs",
+                       "5000", database_url=bench_database, redis_url=redis_url)
+    assert "p50" not in output  # no interactive request was timed
+    assert "12,000 logs in 3 parts" in output
+    assert "file checked: 12,000 lines" in output and "3 part(s) match the manifest" in output
+    # Every process of the export was sampled: the creator, the workers and their horses.
+    horses = re.search(r"worker (\d+) MB, horse (\d+) MB \((\d+) horses\), join horse (\d+) MB",
+                       output)
+    # (The join of 12,000 logs may end between two samples: its own figure is not asserted.)
+    assert horses and all(int(value) > 0 for value in horses.groups()[:3]), output[-1500:]
+    assert re.search(r"whole_export rows=12000 .* rss_at_1M=n/a$", output.strip())
+    # No stray worker: the workers it started are gone, with their horses.
+    pids = re.search(r"workers stopped \(pids ([\d, ]+)\)", output)
+    assert pids, output[-1500:]
+    assert not any(psutil.pid_exists(int(pid)) for pid in pids.group(1).split(", "))
 
 
 def test_bench_export_compares_with_psql(bench_database, redis_url):
