@@ -85,18 +85,22 @@ def _small_whole(raw: Any, *, field: str, low: int, high: int, what: str) -> int
 def normalise_cadence(*, interval: Any, hour: Any, weekday: Any) -> tuple[int | None,
                                                                           int | None]:
     """(hour, weekday) as the interval needs them: hourly takes neither (they are cleared),
-    daily an hour, weekly an hour and a weekday."""
+    daily an hour, weekly an hour and a weekday. A value given out of range is refused even
+    where the interval ignores it: it is bad input, not a value to drop silently."""
+    if hour is not None:
+        hour = _small_whole(hour, field="hour", low=0, high=23, what="the hour of the day")
+    if weekday is not None:
+        weekday = _small_whole(weekday, field="weekday", low=0, high=6, what="0 = Monday")
     if interval == "hourly":
         return None, None
     # Each value valid alone, missing together: the API answers these conflicting_values.
     if hour is None:
         raise conflict("hour", f"is required for a {interval} schedule (0 to 23)")
-    hour = _small_whole(hour, field="hour", low=0, high=23, what="the hour of the day")
     if interval == "daily":
         return hour, None
     if weekday is None:
         raise conflict("weekday", "is required for a weekly schedule (0 = Monday to 6 = Sunday)")
-    return hour, _small_whole(weekday, field="weekday", low=0, high=6, what="0 = Monday")
+    return hour, weekday
 
 
 def _values(*, workspace: Workspace, given: dict[str, Any], current: Schedule | None

@@ -119,6 +119,9 @@ def _moment(moment: datetime) -> str:
     return f"{moment.day} {moment:%b %H:%M}"
 
 
+MAX_BUCKETS = 600  # months, 50 years: past that a bar chart says nothing
+
+
 def choose_unit(start: datetime, end: datetime) -> str:
     span = end - start
     if span <= HOURS_UP_TO:
@@ -166,7 +169,19 @@ def bucketed(hour_counts: list[tuple[datetime, int]], *, gte: datetime | None,
     end = lte if lte is not None else (hours[-1][0] + HOUR if hours else None)
     if start is None or end is None or end < start:
         return VolumeChart(start=start and start.astimezone(tz), end=end and end.astimezone(tz))
+    too_long = (end.year - start.year) * 12 > MAX_BUCKETS
+    if too_long and not hours:  # nothing to draw: the empty state
+        return VolumeChart(start=start.astimezone(tz), end=end.astimezone(tz))
+    if too_long:
+        # A range of years (up to 9999-12-31 on the form) is drawn over the hours that hold
+        # logs, not over centuries of empty months.
+        start = max(start, hours[0][0])
+        end = min(end, hours[-1][0] + HOUR)
     unit = choose_unit(start, end)
+    if unit == "month" and (end.year - start.year) * 12 > MAX_BUCKETS:
+        return VolumeChart(unavailable=(
+            f"The chart is not drawn: the logs of this range span more than "
+            f"{MAX_BUCKETS // 12} years."))
     first = bucket_floor(start, unit, tz)
     last = bucket_floor(end, unit, tz)
     # A range that ends exactly where a bucket starts (to 00:00) holds only that one instant
@@ -187,7 +202,10 @@ def bucketed(hour_counts: list[tuple[datetime, int]], *, gte: datetime | None,
     while moment.astimezone(UTC) <= last_key:
         buckets.append(Bucket(start=moment, logs=counts.get(moment.astimezone(UTC), 0),
                               label=_label(moment, unit, years)))
-        moment = next_bucket(moment, unit, tz)
+        try:
+            moment = next_bucket(moment, unit, tz)
+        except (OverflowError, ValueError):  # the range ends in the year 9999
+            break
     return VolumeChart(unit=unit, buckets=buckets, start=start.astimezone(tz),
                        end=end.astimezone(tz))
 

@@ -55,6 +55,10 @@ def test_a_schedule_is_created_normalised_and_listed(workspace, user, destinatio
     ({"interval": "weekly", "hour": 3}, "weekday"),
     ({"interval": "weekly", "hour": 3, "weekday": 7}, "weekday"),
     ({"interval": "monthly"}, "interval"),
+    # An hourly schedule ignores hour and weekday, but an out-of-range one is still bad input
+    # (found by schemathesis: PATCH {"hour": -1} on an hourly schedule was accepted).
+    ({"interval": "hourly", "hour": -1}, "hour"),
+    ({"interval": "hourly", "weekday": 9}, "weekday"),
     ({"start": "2026-12-02T10:00:00"}, "start"),
     ({"name": "a/b"}, "name"),
     ({"filters": {"created_at": {"gte": "2026-01-01T00:00:00Z"}}}, "filters.created_at"),

@@ -200,3 +200,22 @@ def test_the_preview_draws_the_chart_from_the_counts_it_already_reads(workspace)
     assert len(hourly_reads) == 1  # the count and the chart: one read of the hourly counts
     assert preview.matches == 19 and preview.chart.total == 19  # 00:00 is before 00:05
     assert preview.chart.unit == "hour" and len(preview.chart.buckets) == 22
+
+
+def test_a_range_to_the_year_9999_is_drawn_over_the_logs_not_centuries():
+    # Found by the malformed-input test: created_to 9999-12-31 made the month loop overflow.
+    logs_at = [(datetime(2026, 11, 30, 10, tzinfo=UTC), 3),
+               (datetime(2026, 12, 1, 9, tzinfo=UTC), 2)]
+    chart = bucketed(logs_at, gte=datetime(2026, 1, 1, tzinfo=UTC),
+                     lte=datetime(9999, 12, 31, 23, 59, tzinfo=UTC), tz=UTC)
+    assert sum(bucket.logs for bucket in chart.buckets) == 5
+    assert len(chart.buckets) <= 400
+    empty = bucketed([], gte=datetime(2026, 1, 1, tzinfo=UTC),
+                     lte=datetime(9999, 12, 31, 23, 59, tzinfo=UTC), tz=UTC)
+    assert empty.buckets == [] and not empty.unavailable
+
+
+def test_logs_spread_over_centuries_are_not_charted_month_by_month():
+    logs_at = [(datetime(1, 1, 1, tzinfo=UTC), 1), (datetime(9999, 12, 31, 22, tzinfo=UTC), 1)]
+    chart = bucketed(logs_at, gte=None, lte=None, tz=UTC)
+    assert chart.buckets == [] and "years" in chart.unavailable
