@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.api.conftest import api, api_key  # noqa: F401  (registered here)
 from tests.exports.s3_server import ACCESS_KEY, SECRET_KEY, _client, s3_server  # noqa: F401
@@ -18,19 +16,6 @@ def team_bucket(s3_server):  # noqa: F811
     client = _client(s3_server)
     name = f"team-{uuid.uuid4().hex[:10]}"
     client.create_bucket(Bucket=name)
-    # SeaweedFS grows a volume for a new bucket on its first write; under the suite's parallel
-    # load that first write can answer InternalError. Warm the bucket up here, so the code under
-    # test meets a bucket that behaves like a cloud one (the product's own retries stay as set).
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client.put_object(Bucket=name, Key=".warm-up", Body=b"")
-            client.delete_object(Bucket=name, Key=".warm-up")
-            break
-        except ClientError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
     return client, name, s3_server
 
 

@@ -64,7 +64,10 @@ def s3_server(tmp_path_factory):
     command = [
         weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
         f"-master.port={master}", f"-master.port.grpc={master_grpc}",
-        "-master.volumeSizeLimitMB=64", "-volume.max=16",
+        # Each bucket is a collection that grows 7 volumes on its first write; 16 volumes ran
+        # out once a test process had made a few team buckets ("Not enough data nodes found!",
+        # answered to S3 as InternalError). Volumes are sparse files: 256 cost no disk up front.
+        "-master.volumeSizeLimitMB=64", "-volume.max=256",
         f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
         "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.config={config}",
